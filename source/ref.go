@@ -1,0 +1,116 @@
+package source
+
+import (
+	"fmt"
+	"net/url"
+	"slices"
+	"strings"
+)
+
+// Schemes that a reference may use. vault:// is part of the syntax but
+// has no backend yet.
+const (
+	SchemeSecretsManager = "aws-sm"
+	SchemeParameterStore = "ssm"
+	SchemeFile           = "file"
+	SchemeVault          = "vault"
+)
+
+// queryKeys lists the query parameters each scheme accepts.
+var queryKeys = map[string][]string{
+	SchemeSecretsManager: {"version_id", "version_stage"},
+	SchemeParameterStore: nil,
+	SchemeFile:           {"format"},
+	SchemeVault:          {"version"},
+}
+
+// Ref is a parsed secret reference, scheme://locator[?query][#key].
+//
+// The locator is sent to the backend byte for byte: nothing is decoded,
+// trimmed or rewritten, so `$`, a trailing `/` and ARNs arrive as written.
+// Key, after `#`, names a field of a JSON secret; dots separate levels.
+type Ref struct {
+	Raw       string     // the reference as written
+	Scheme    string     // one of the Scheme constants
+	Locator   string     // what the backend is asked for
+	Query     url.Values // backend options such as version_stage
+	Key       string     // JSON key path; "" means the whole value
+	Recursive bool       // for paths: descend into sub-paths
+}
+
+// Parse splits a reference into its parts and checks the parts that do
+// not need a backend to check.
+func Parse(raw string) (Ref, error) {
+	scheme, rest, ok := strings.Cut(raw, "://")
+	if !ok {
+		return Ref{}, fmt.Errorf("reference %q has no scheme; use one of %s",
+			raw, schemeList())
+	}
+	if _, known := queryKeys[scheme]; !known {
+		return Ref{}, fmt.Errorf("reference %q: unknown scheme %q; use one of %s",
+			raw, scheme, schemeList())
+	}
+	ref := Ref{Raw: raw, Scheme: scheme}
+	rest, ref.Key, _ = strings.Cut(rest, "#")
+	rest, query, hasQuery := strings.Cut(rest, "?")
+	ref.Locator = rest
+	if ref.Locator == "" {
+		return Ref{}, fmt.Errorf("reference %q: nothing after %s://", raw, scheme)
+	}
+	if hasQuery {
+		q, err := parseQuery(scheme, query)
+		if err != nil {
+			return Ref{}, fmt.Errorf("reference %q: %w", raw, err)
+		}
+		ref.Query = q
+	}
+	if strings.Contains(ref.Key, "#") || (ref.Key == "" && strings.HasSuffix(raw, "#")) {
+		return Ref{}, fmt.Errorf("reference %q: empty or repeated #key", raw)
+	}
+	return ref, nil
+}
+
+func parseQuery(scheme, query string) (url.Values, error) {
+	q, err := url.ParseQuery(query)
+	if err != nil {
+		return nil, fmt.Errorf("bad query: %w", err)
+	}
+	allowed := queryKeys[scheme]
+	for k, vs := range q {
+		if !slices.Contains(allowed, k) {
+			if len(allowed) == 0 {
+				return nil, fmt.Errorf("%s references take no ?%s", scheme, k)
+			}
+			return nil, fmt.Errorf("unknown option %q; allowed: %s",
+				k, strings.Join(allowed, ", "))
+		}
+		if len(vs) != 1 || vs[0] == "" {
+			return nil, fmt.Errorf("option %q needs exactly one non-empty value", k)
+		}
+	}
+	return q, nil
+}
+
+func schemeList() string {
+	return "aws-sm://, ssm://, file://, vault://"
+}
+
+// IsPath reports whether the reference names a hierarchy of values (an
+// SSM path, written with a trailing slash) rather than one value.
+func (r Ref) IsPath() bool {
+	return r.Scheme == SchemeParameterStore && strings.HasSuffix(r.Locator, "/")
+}
+
+// Target identifies what is fetched: references that differ only in their
+// #key share one fetch.
+func (r Ref) Target() string {
+	t, _, _ := strings.Cut(r.Raw, "#")
+	if r.Recursive {
+		t += " (recursive)"
+	}
+	return t
+}
+
+// String is the reference as written, the only way a secret is named in
+// logs and errors.
+func (r Ref) String() string { return r.Raw }

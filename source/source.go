@@ -1,0 +1,77 @@
+// Package source defines what every secret backend provides and the
+// reference syntax that names a secret. It also owns resolution: fetching
+// a set of references concurrently, once each, with retries under a total
+// deadline. The backends live in the sub-packages, one each.
+package source
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/envwrap/envwrap/secret"
+)
+
+// Source is one backend.
+type Source interface {
+	// Batches groups references into the units that one Fetch call
+	// serves, such as ten Parameter Store names per GetParameters call.
+	Batches(refs []Ref) [][]Ref
+	// Fetch resolves one batch and returns one Result per reference, in
+	// the order given. An error that retrying cannot cure is marked with
+	// Permanent.
+	Fetch(ctx context.Context, refs []Ref) []Result
+}
+
+// Secret is what a backend returns for one reference.
+type Secret struct {
+	Ref     Ref
+	Version string       // backend version id, shown in logs; never the value
+	Value   secret.Value // the value, when the reference names one
+	// Tree holds the values under a path, keyed by their name relative to
+	// the path (for ssm:///app/ the parameter /app/db/host is "db/host").
+	// It is nil unless Ref.IsPath().
+	Tree map[string]secret.Value
+	// Binary marks a value that came from a binary field (SecretBinary).
+	Binary bool
+}
+
+// Result is a Secret or the error that kept it from being fetched.
+type Result struct {
+	Secret Secret
+	Err    error
+}
+
+// permanent marks errors that a retry cannot fix.
+type permanent struct{ err error }
+
+func (p permanent) Error() string { return p.err.Error() }
+func (p permanent) Unwrap() error { return p.err }
+
+// Permanent marks err as one that retrying will not cure, such as a secret
+// that does not exist or access that is denied.
+func Permanent(err error) error {
+	if err == nil {
+		return nil
+	}
+	return permanent{err}
+}
+
+// IsPermanent reports whether err was marked with Permanent.
+func IsPermanent(err error) bool {
+	var p permanent
+	return errors.As(err, &p)
+}
+
+// ErrNotFound is wrapped by backends when a secret does not exist.
+var ErrNotFound = errors.New("not found")
+
+// RefError ties an error to the reference it is about. Its message names
+// the reference and never a value.
+type RefError struct {
+	Ref Ref
+	Err error
+}
+
+func (e *RefError) Error() string { return fmt.Sprintf("%s: %v", e.Ref.Raw, e.Err) }
+func (e *RefError) Unwrap() error { return e.Err }
