@@ -111,10 +111,23 @@ const (
 func Load(path string) (*Manifest, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return nil, fmt.Errorf("manifest: %s does not exist", path)
-		}
-		return nil, fmt.Errorf("manifest: %w", err)
+		return nil, &ReadError{Path: path, Err: err}
 	}
 	return Parse(path, data)
 }
+
+// ReadError is a manifest that could not be read at all.
+type ReadError struct {
+	Path string
+	Err  error
+}
+
+func (e *ReadError) Error() string {
+	if errors.Is(e.Err, os.ErrNotExist) {
+		return fmt.Sprintf("manifest: %s does not exist; name one with -c or $ENVWRAP_CONFIG",
+			e.Path)
+	}
+	return fmt.Sprintf("manifest: cannot read %s: %v", e.Path, e.Err)
+}
+
+func (e *ReadError) Unwrap() error { return e.Err }

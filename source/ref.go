@@ -88,8 +88,18 @@ func parseQuery(scheme, query string) (url.Values, error) {
 			return nil, fmt.Errorf("option %q needs exactly one non-empty value", k)
 		}
 	}
+	if q.Has("version_id") && q.Has("version_stage") {
+		return nil, fmt.Errorf("give version_id or version_stage, not both")
+	}
+	if f := q.Get("format"); f != "" && !slices.Contains(fileFormats, f) {
+		return nil, fmt.Errorf("format %q is not allowed; use one of: %s",
+			f, strings.Join(fileFormats, ", "))
+	}
 	return q, nil
 }
+
+// fileFormats are the formats a file:// reference may name.
+var fileFormats = []string{"dotenv", "json", "raw"}
 
 func schemeList() string {
 	return "aws-sm://, ssm://, file://, vault://"
