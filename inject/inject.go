@@ -5,6 +5,7 @@
 package inject
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"slices"
@@ -84,7 +85,7 @@ func entryVars(e manifest.Secret, sec source.Secret) ([]Var, error) {
 	if e.Env == "" && len(e.EnvMap) == 0 && !e.Expand {
 		return nil, nil // a template-only secret
 	}
-	if sec.Tree != nil {
+	if sec.Tree != nil || e.From.IsPath() { // an empty path may come back as nil
 		return treeVars(e, sec.Tree)
 	}
 	base := sec.Value
@@ -171,15 +172,18 @@ func named(e manifest.Secret, values map[string]secret.Value) ([]Var, error) {
 }
 
 // Name maps a JSON key or a path relative to its prefix to a variable
-// name: letters are upper-cased and every character other than A-Z, 0-9
-// and _ becomes _. So "db/host" and "db-host" both give DB_HOST, and
-// "apiKey" gives APIKEY.
+// name: ASCII letters are upper-cased and every other character than
+// A-Z, 0-9 and _ becomes one _. So "db/host" and "db-host" both give
+// DB_HOST, "apiKey" gives APIKEY and "héllo" gives H_LLO.
 func Name(key string) string {
 	var b strings.Builder
-	for _, r := range strings.ToUpper(key) {
-		if r == '_' || (r >= 'A' && r <= 'Z') || (r >= '0' && r <= '9') {
+	for _, r := range key {
+		switch {
+		case r >= 'a' && r <= 'z':
+			b.WriteRune(r - 'a' + 'A')
+		case r == '_' || (r >= 'A' && r <= 'Z') || (r >= '0' && r <= '9'):
 			b.WriteRune(r)
-		} else {
+		default:
 			b.WriteByte('_')
 		}
 	}
@@ -206,7 +210,7 @@ func checkAll(e manifest.Secret, sec source.Secret, vars []Var) error {
 // Check reports whether value can be the environment variable name.
 func Check(name string, value secret.Value, binary bool) error {
 	b := value.Bytes()
-	if strings.IndexByte(string(b), 0) >= 0 {
+	if bytes.IndexByte(b, 0) >= 0 {
 		return fmt.Errorf("variable %s: value contains a NUL byte, which an environment "+
 			"variable cannot hold; write it to a file instead", name)
 	}

@@ -26,8 +26,8 @@ func (c *collector) mapping(n *yaml.Node, path string, allowed ...string) map[st
 		return nil
 	}
 	out := make(map[string]field, len(n.Content)/2)
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := resolve(n.Content[i]), resolve(n.Content[i+1])
+	for _, kv := range c.pairs(n, path) {
+		k, v := kv[0], kv[1]
 		sub := join(path, k.Value)
 		switch {
 		case k.Kind != yaml.ScalarNode:
@@ -39,6 +39,67 @@ func (c *collector) mapping(n *yaml.Node, path string, allowed ...string) map[st
 		default:
 			out[k.Value] = field{key: k, val: v, path: sub}
 		}
+	}
+	return out
+}
+
+// pairs returns the keys and values of mapping n, aliases resolved, with
+// YAML merge keys (`<<: *anchor`) applied: n's own keys first, then each
+// merged key that n and earlier merges do not already give.
+func (c *collector) pairs(n *yaml.Node, path string) [][2]*yaml.Node {
+	var own, merges [][2]*yaml.Node
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		kv := [2]*yaml.Node{resolve(n.Content[i]), resolve(n.Content[i+1])}
+		if kv[0].Kind == yaml.ScalarNode && kv[0].Tag == "!!merge" {
+			merges = append(merges, kv)
+		} else {
+			own = append(own, kv)
+		}
+	}
+	if len(merges) == 0 {
+		return own
+	}
+	have := make(map[string]bool, len(own))
+	for _, kv := range own {
+		have[kv[0].Value] = true
+	}
+	if c.merging == nil {
+		c.merging = make(map[*yaml.Node]bool)
+	}
+	c.merging[n] = true
+	defer delete(c.merging, n)
+	out := own
+	for _, m := range merges {
+		for _, kv := range c.merged(m[0], m[1], join(path, "<<")) {
+			if !have[kv[0].Value] {
+				have[kv[0].Value] = true
+				out = append(out, kv)
+			}
+		}
+	}
+	return out
+}
+
+// merged returns the pairs a merge key brings in: those of one mapping or
+// of a list of mappings, earlier ones first.
+func (c *collector) merged(key, v *yaml.Node, path string) [][2]*yaml.Node {
+	maps := []*yaml.Node{v}
+	if v.Kind == yaml.SequenceNode {
+		maps = v.Content
+	}
+	var out [][2]*yaml.Node
+	for _, m := range maps {
+		m = resolve(m)
+		if m.Kind != yaml.MappingNode {
+			c.at(m, path, "want a mapping or a list of mappings to merge, got %s",
+				kindName(m))
+			continue
+		}
+		if c.merging[m] {
+			c.at(key, path, "merges a mapping into itself")
+			continue
+		}
+		out = append(out, c.pairs(m, path)...)
 	}
 	return out
 }

@@ -58,14 +58,12 @@ const maxErrors = 20
 
 // collector gathers errors while a manifest is decoded.
 type collector struct {
-	file string
-	errs Errors
+	file    string
+	errs    Errors
+	merging map[*yaml.Node]bool // mappings being merged, to stop a cycle
 }
 
 func (c *collector) at(n *yaml.Node, field, format string, args ...any) {
-	if len(c.errs) >= maxErrors {
-		return
-	}
 	e := &Error{File: c.file, Field: field, Msg: fmt.Sprintf(format, args...)}
 	if n != nil {
 		e.Line, e.Col = n.Line, n.Column
@@ -80,6 +78,10 @@ func (c *collector) err() error {
 	slices.SortStableFunc(c.errs, func(a, b *Error) int {
 		return cmp.Or(cmp.Compare(a.Line, b.Line), cmp.Compare(a.Col, b.Col))
 	})
+	// Cut only after sorting, so that the first problems in the file stay.
+	if len(c.errs) > maxErrors {
+		return c.errs[:maxErrors]
+	}
 	return c.errs
 }
 

@@ -71,7 +71,9 @@ type Secret struct {
 	Expand    bool      // true when prefix was given (it may be "")
 	As        string    // name for templates
 	Optional  bool      // a failed fetch leaves its variables unset
-	Refresh   time.Duration
+	// Refresh is how often to look again: the entry's refresh, or
+	// defaults.refresh when it gives none. 0 means never.
+	Refresh time.Duration
 }
 
 // EnvPair maps one variable to a key of the secret.

@@ -2,7 +2,9 @@ package manifest
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
+	"io"
 	"regexp"
 	"strings"
 	"syscall"
@@ -22,12 +24,22 @@ func Parse(file string, data []byte) (*Manifest, error) {
 	c := &collector{file: file}
 	var doc yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(data))
-	if err := dec.Decode(&doc); err != nil {
-		return nil, syntaxError(file, err)
-	}
-	if len(doc.Content) == 0 {
+	err := dec.Decode(&doc)
+	if errors.Is(err, io.EOF) || (err == nil && len(doc.Content) == 0) {
 		c.at(nil, "", "is empty; it needs at least `version: 1`")
 		return nil, c.err()
+	}
+	if err != nil {
+		return nil, syntaxError(file, err)
+	}
+
+	// A second document would otherwise be ignored without a word.
+	var extra yaml.Node
+	switch err := dec.Decode(&extra); {
+	case err == nil:
+		c.at(&extra, "", "a manifest is one YAML document; remove the second `---`")
+	case !errors.Is(err, io.EOF):
+		return nil, syntaxError(file, err)
 	}
 	m := &Manifest{File: file}
 	c.top(m, doc.Content[0])
@@ -38,6 +50,8 @@ func Parse(file string, data []byte) (*Manifest, error) {
 }
 
 // syntaxError turns yaml's "yaml: line N: ..." into the file:line form.
+// yaml reports only a line, so the column is always 1, and for some
+// errors the line is that of the enclosing block rather than the fault.
 func syntaxError(file string, err error) error {
 	msg := strings.TrimPrefix(err.Error(), "yaml: ")
 	var line int
@@ -175,7 +189,8 @@ func (c *collector) action(f field) (Action, bool) {
 		sig, ok := c.signalName(f, name)
 		return Action{Kind: Signal, Signal: sig}, ok
 	}
-	c.at(f.val, f.path, "%q is not allowed; use one of: restart, signal:NAME (e.g. signal:SIGHUP), none", s)
+	c.at(f.val, f.path, "%q is not allowed; use one of: restart, "+
+		"signal:NAME (e.g. signal:SIGHUP), none", s)
 	return Action{}, false
 }
 

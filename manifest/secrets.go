@@ -1,6 +1,8 @@
 package manifest
 
 import (
+	"time"
+
 	"go.yaml.in/yaml/v3"
 )
 
@@ -18,20 +20,23 @@ func (c *collector) secrets(m *Manifest, top map[string]field) {
 		return
 	}
 	names := make(map[string]Secret)
+	as := make(map[string]Secret)
 	for i, item := range f.val.Content {
 		item = resolve(item)
-		s, ok := c.secret(item, index("secrets", i))
+		s, ok := c.secret(item, index("secrets", i), m.Defaults.Refresh)
 		if !ok {
 			continue
 		}
 		s.Index, s.Line, s.Col = i, item.Line, item.Column
 		c.uniqueNames(s, item, names)
+		c.uniqueAs(s, item, as)
 		m.Secrets = append(m.Secrets, s)
 	}
 }
 
-func (c *collector) secret(n *yaml.Node, path string) (Secret, bool) {
-	var s Secret
+// secret reads one entry; refresh is what defaults.refresh says.
+func (c *collector) secret(n *yaml.Node, path string, refresh time.Duration) (Secret, bool) {
+	s := Secret{Refresh: refresh}
 	fs := c.mapping(n, path, secretKeys...)
 	if fs == nil {
 		return s, false
@@ -43,13 +48,17 @@ func (c *collector) secret(n *yaml.Node, path string) (Secret, bool) {
 		return s, false
 	}
 	s.From, _ = c.refFrom(from)
+	if s.From.IsPath() && s.From.Key != "" {
+		c.at(from.val, from.path, "#%s does not apply to a path, which holds many "+
+			"values; use env as a mapping of NAME: relative/name", s.From.Key)
+	}
 	c.outputs(&s, fs, n, path)
 	if v, ok := fs["optional"]; ok {
 		s.Optional, _ = c.boolean(v)
 	}
 	if v, ok := fs["recursive"]; ok {
 		s.From.Recursive, _ = c.boolean(v)
-		if !s.From.IsPath() {
+		if s.From.Raw != "" && !s.From.IsPath() { // a bad from is reported already
 			c.at(v.key, v.path, "applies only to an ssm:// path, which ends in /")
 		}
 	}
@@ -64,7 +73,8 @@ func (c *collector) secret(n *yaml.Node, path string) (Secret, bool) {
 func (c *collector) outputs(s *Secret, fs map[string]field, n *yaml.Node, path string) {
 	env, hasEnv := fs["env"]
 	prefix, hasPrefix := fs["prefix"]
-	if as, ok := fs["as"]; ok {
+	as, hasAs := fs["as"]
+	if hasAs {
 		if v, ok := c.nonEmpty(as); ok && c.name(as, as.val, v) {
 			s.As = v
 		}
@@ -81,7 +91,7 @@ func (c *collector) outputs(s *Secret, fs map[string]field, n *yaml.Node, path s
 		if s.Prefix != "" {
 			c.name(prefix, prefix.val, s.Prefix)
 		}
-	case s.As == "":
+	case !hasAs:
 		c.at(n, path, "needs env, prefix or as: say where the secret goes")
 	}
 }
@@ -106,12 +116,13 @@ func (c *collector) env(s *Secret, f field) {
 }
 
 func (c *collector) envMap(s *Secret, f field) {
-	if len(f.val.Content) == 0 {
+	pairs := c.pairs(f.val, f.path)
+	if len(pairs) == 0 {
 		c.at(f.val, f.path, "must name at least one variable")
 	}
 	seen := make(map[string]bool)
-	for i := 0; i+1 < len(f.val.Content); i += 2 {
-		k, v := resolve(f.val.Content[i]), resolve(f.val.Content[i+1])
+	for _, kv := range pairs {
+		k, v := kv[0], kv[1]
 		sub := field{key: k, val: v, path: join(f.path, k.Value)}
 		if seen[k.Value] {
 			c.at(k, sub.path, "given twice")
@@ -146,4 +157,18 @@ func (c *collector) uniqueNames(s Secret, n *yaml.Node, seen map[string]Secret) 
 		}
 		seen[name] = s
 	}
+}
+
+// uniqueAs reports an as name that an earlier entry already took, since a
+// template could not tell the two apart.
+func (c *collector) uniqueAs(s Secret, n *yaml.Node, seen map[string]Secret) {
+	if s.As == "" {
+		return
+	}
+	if first, dup := seen[s.As]; dup {
+		c.at(n, index("secrets", s.Index), "as %s is also used by secrets[%d] at line %d; "+
+			"each as name may belong to one entry only", s.As, first.Index, first.Line)
+		return
+	}
+	seen[s.As] = s
 }

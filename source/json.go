@@ -31,7 +31,11 @@ func Field(v secret.Value, key string) (secret.Value, error) {
 		}
 		raw = next
 	}
-	return scalar(raw)
+	val, err := scalar(raw)
+	if err != nil {
+		return secret.Value{}, fmt.Errorf("key %q: %w", key, err)
+	}
+	return val, nil
 }
 
 // Fields returns every top-level field of a JSON object secret, each

@@ -2,6 +2,7 @@ package source
 
 import (
 	"fmt"
+	"maps"
 	"net/url"
 	"slices"
 	"strings"
@@ -76,7 +77,8 @@ func parseQuery(scheme, query string) (url.Values, error) {
 		return nil, fmt.Errorf("bad query: %w", err)
 	}
 	allowed := queryKeys[scheme]
-	for k, vs := range q {
+	for _, k := range slices.Sorted(maps.Keys(q)) {
+		vs := q[k]
 		if !slices.Contains(allowed, k) {
 			if len(allowed) == 0 {
 				return nil, fmt.Errorf("%s references take no ?%s", scheme, k)
