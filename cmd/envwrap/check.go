@@ -1,0 +1,64 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"runtime/debug"
+	"text/tabwriter"
+
+	"github.com/envwrap/envwrap/manifest"
+)
+
+// check validates the manifest and, with --resolve, that every reference
+// can be fetched. It prints variable names and where they come from,
+// never a value.
+func check(opts *options, args []string) (int, error) {
+	fs := flag.NewFlagSet("check", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	resolveAll := fs.Bool("resolve", false, "")
+	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
+		return exitUsage, fmt.Errorf("check takes only --resolve")
+	}
+	m, err := manifest.Load(opts.configPath())
+	if err != nil {
+		return exitCode(err), err
+	}
+	if !*resolveAll {
+		fmt.Printf("%s: valid, %d secrets\n", m.File, len(m.Secrets))
+		return 0, nil
+	}
+	vars, err := fetchVars(context.Background(), opts, m)
+	if err != nil {
+		return exitCode(err), err
+	}
+	w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "VARIABLE\tFROM\tKEY")
+	for _, v := range vars {
+		fmt.Fprintf(w, "%s\t%s\t%s\n", v.Name, v.From.From.Raw, v.Key)
+	}
+	_ = w.Flush()
+	fmt.Printf("%s: valid, %d secrets, %d variables, all fetched\n",
+		m.File, len(m.Secrets), len(vars))
+	return 0, nil
+}
+
+// version is set at build time with -ldflags "-X main.version=v1.2.3".
+var version = "dev"
+
+// versionLine is name, version, commit and Go version on one line.
+func versionLine() string {
+	commit := "unknown"
+	if info, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range info.Settings {
+			if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+				commit = s.Value[:12]
+			}
+		}
+	}
+	return fmt.Sprintf("envwrap %s (commit %s, %s %s/%s)",
+		version, commit, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+}

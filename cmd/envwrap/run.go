@@ -1,0 +1,192 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"github.com/envwrap/envwrap/inject"
+	"github.com/envwrap/envwrap/manifest"
+	"github.com/envwrap/envwrap/source"
+	"github.com/envwrap/envwrap/source/awscfg"
+	"github.com/envwrap/envwrap/source/awssm"
+	"github.com/envwrap/envwrap/source/file"
+	ssmsource "github.com/envwrap/envwrap/source/ssm"
+	"github.com/envwrap/envwrap/supervise"
+)
+
+// fetchError is one or more required secrets that could not be fetched.
+type fetchError struct{ errs []error }
+
+func (e *fetchError) Error() string {
+	msgs := make([]string, len(e.errs))
+	for i, err := range e.errs {
+		msgs[i] = err.Error()
+	}
+	return "could not fetch required secrets:\n  " + strings.Join(msgs, "\n  ")
+}
+
+// injectError is a set of secrets that cannot become the environment.
+type injectError struct{ err error }
+
+func (e *injectError) Error() string { return e.err.Error() }
+func (e *injectError) Unwrap() error { return e.err }
+
+// runChild is the default command: fetch, inject, supervise.
+func runChild(opts *options, argv []string) (int, error) {
+	// Subscribe to every signal before anything else, so that none is
+	// lost between fetching and the child's start. The supervisor takes
+	// this channel over once the child runs.
+	sigs := make(chan os.Signal, 64)
+	signal.Notify(sigs)
+	defer signal.Stop(sigs)
+
+	m, err := manifest.Load(opts.configPath())
+	if err != nil {
+		return exitCode(err), err
+	}
+	vars, sig, err := fetchUntilSignal(opts, m, sigs)
+	if sig != 0 {
+		opts.log.Info("interrupted before the command started", "signal", sig.String())
+		return 128 + int(sig), nil
+	}
+	if err != nil {
+		return exitCode(err), err
+	}
+	env := inject.Environ(m.Environment, os.Environ(), vars)
+	sup := supervise.New(supervise.Config{
+		Argv:        argv,
+		Env:         env,
+		StopSignal:  m.Process.StopSignal,
+		StopTimeout: m.Process.StopTimeout,
+		Signals:     sigs,
+		Logger:      opts.log,
+	})
+	code, err := sup.Run(context.Background())
+	if err != nil {
+		return exitCode(err), err
+	}
+	return code, nil
+}
+
+// fetchUntilSignal resolves the manifest's secrets while watching for a
+// signal that asks envwrap to stop. Such a signal cancels the fetch and is
+// returned; other signals (a window resize, say) are dropped, as there is
+// no child yet to give them to.
+func fetchUntilSignal(opts *options, m *manifest.Manifest,
+	sigs <-chan os.Signal) ([]inject.Var, syscall.Signal, error) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	type outcome struct {
+		vars []inject.Var
+		err  error
+	}
+	done := make(chan outcome, 1)
+	go func() {
+		vars, err := fetchVars(ctx, opts, m)
+		done <- outcome{vars, err}
+	}()
+	for {
+		select {
+		case o := <-done:
+			return o.vars, 0, o.err
+		case s := <-sigs:
+			sig, _ := s.(syscall.Signal)
+			if stopsEnvwrap(sig) {
+				cancel()
+				<-done
+				return nil, sig, nil
+			}
+		}
+	}
+}
+
+func stopsEnvwrap(sig syscall.Signal) bool {
+	switch sig {
+	case syscall.SIGTERM, syscall.SIGINT, syscall.SIGQUIT, syscall.SIGHUP:
+		return true
+	}
+	return false
+}
+
+// fetchVars resolves every secret and turns them into variables.
+func fetchVars(ctx context.Context, opts *options, m *manifest.Manifest) ([]inject.Var, error) {
+	resolved, err := resolve(ctx, opts, m)
+	if err != nil {
+		return nil, err
+	}
+	vars, err := inject.Vars(m, resolved)
+	if err != nil {
+		return nil, &injectError{err}
+	}
+	return vars, nil
+}
+
+// resolve fetches the manifest's references. Failures of optional secrets
+// are logged; failures of required ones are returned together.
+func resolve(ctx context.Context, opts *options, m *manifest.Manifest) (
+	map[string]source.Secret, error) {
+	sources, err := buildSources(ctx, m)
+	if err != nil {
+		return nil, err
+	}
+	refs := make([]source.Ref, len(m.Secrets))
+	for i, s := range m.Secrets {
+		refs[i] = s.From
+	}
+	r := &source.Resolver{Sources: sources, Logger: opts.log, Deadline: opts.fetchTimeout}
+	results := r.Resolve(ctx, refs)
+	return collect(opts.log, m, results)
+}
+
+func collect(log *slog.Logger, m *manifest.Manifest, results map[string]source.Result) (
+	map[string]source.Secret, error) {
+	out := make(map[string]source.Secret, len(results))
+	var errs []error
+	reported := make(map[string]bool)
+	for _, s := range m.Secrets {
+		res := results[s.From.Target()]
+		switch {
+		case res.Err == nil:
+			out[s.From.Target()] = res.Secret
+		case s.Optional:
+			log.Warn("optional secret not fetched; its variables are left unset",
+				"ref", s.From.Raw, "err", res.Err)
+		case !reported[s.From.Target()]:
+			reported[s.From.Target()] = true
+			errs = append(errs, res.Err)
+		}
+	}
+	if len(errs) > 0 {
+		return nil, &fetchError{errs}
+	}
+	return out, nil
+}
+
+// buildSources makes the backends the manifest's references need, and
+// only those: a manifest of files never touches AWS configuration.
+func buildSources(ctx context.Context, m *manifest.Manifest) (map[string]source.Source, error) {
+	need := make(map[string]bool)
+	for _, s := range m.Secrets {
+		need[s.From.Scheme] = true
+	}
+	sources := map[string]source.Source{
+		source.SchemeFile: file.New(filepath.Dir(m.File)),
+	}
+	if !need[source.SchemeSecretsManager] && !need[source.SchemeParameterStore] {
+		return sources, nil
+	}
+	o := awscfg.Options{Region: m.AWS.Region, Endpoint: m.AWS.Endpoint}
+	cfg, err := awscfg.Load(ctx, o)
+	if err != nil {
+		return nil, &fetchError{[]error{fmt.Errorf("aws: %w", err)}}
+	}
+	sources[source.SchemeSecretsManager] = awssm.New(awscfg.SecretsManagerClient(cfg, o))
+	sources[source.SchemeParameterStore] = ssmsource.New(awscfg.SSMClient(cfg, o))
+	return sources, nil
+}

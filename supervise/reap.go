@@ -1,0 +1,125 @@
+package supervise
+
+import (
+	"errors"
+	"syscall"
+	"time"
+)
+
+// reap collects every child that has ended: the main child, recognised by
+// its PID, and any orphan that the kernel handed to envwrap as PID 1 or as
+// a child subreaper. It then decides what the main child's end means. It
+// also learns when the main child was stopped, for job control.
+func (l *loop) reap() {
+	gone := false
+	for {
+		var ws syscall.WaitStatus
+		pid, err := syscall.Wait4(-1, &ws, syscall.WNOHANG|syscall.WUNTRACED, nil)
+		if errors.Is(err, syscall.EINTR) {
+			continue
+		}
+		if err != nil && !errors.Is(err, syscall.ECHILD) {
+			l.log.Warn("cannot reap", "error", err.Error())
+		}
+		if err != nil || pid <= 0 { // ECHILD: no children; 0: none has ended
+			break
+		}
+		switch {
+		case pid != l.pid:
+			if !ws.Stopped() {
+				l.log.Debug("reaped orphan", "pid", pid, "code", exitCode(ws))
+			}
+		case ws.Stopped():
+			l.stopped(ws.StopSignal())
+		default:
+			l.exited(ws)
+			gone = true
+		}
+	}
+	if gone {
+		l.afterExit()
+	}
+}
+
+// exited records the end of the main child.
+func (l *loop) exited(ws syscall.WaitStatus) {
+	l.status = exitCode(ws)
+	sig := ""
+	if ws.Signaled() {
+		sig = signalName(ws.Signal())
+	}
+	l.log.Info("child exited", "pid", l.pid, "code", l.status, "signal", sig)
+	l.pid = 0
+	l.disarm()
+}
+
+// afterExit starts the child of a pending restart, or ends Run.
+func (l *loop) afterExit() {
+	r := l.restart
+	if r == nil {
+		l.finish(l.status, nil)
+		return
+	}
+	l.restart = nil
+	err := l.start(r.env)
+	for _, reply := range r.replies {
+		reply <- err
+	}
+	if err != nil {
+		l.finish(startCode(err), err)
+	}
+}
+
+func (l *loop) finish(code int, err error) {
+	l.finished, l.code, l.err = true, code, err
+}
+
+// exitCode is the status a shell would report: the child's own code, or
+// 128+N when signal N killed it.
+func exitCode(ws syscall.WaitStatus) int {
+	if ws.Signaled() {
+		return 128 + int(ws.Signal())
+	}
+	return ws.ExitStatus()
+}
+
+// arm starts the countdown from a stop request to SIGKILL, unless one is
+// already running: a second request does not give the child more time.
+func (l *loop) arm() {
+	if l.kill == nil {
+		l.kill = time.NewTimer(l.cfg.StopTimeout)
+	}
+}
+
+func (l *loop) disarm() {
+	if l.kill != nil {
+		l.kill.Stop()
+		l.kill = nil
+	}
+}
+
+// killC is the countdown's channel; nil, which never fires, when unarmed.
+func (l *loop) killC() <-chan time.Time {
+	if l.kill == nil {
+		return nil
+	}
+	return l.kill.C
+}
+
+// escalate kills the child's whole process group, so that helpers it
+// started go too. The child itself is killed by PID as well in case it
+// left its group. Neither can be a reused ID: the child is not reaped yet.
+func (l *loop) escalate() {
+	l.kill = nil
+	if l.pid == 0 {
+		return
+	}
+	l.log.Warn("child did not stop in time; killing its process group",
+		"pid", l.pid, "stop_timeout", l.cfg.StopTimeout.String())
+	if err := syscall.Kill(-l.pid, syscall.SIGKILL); err != nil {
+		l.log.Debug("cannot kill process group", "pgid", l.pid, "error", err.Error())
+	}
+	if err := syscall.Kill(l.pid, syscall.SIGKILL); err != nil {
+		l.log.Debug("cannot kill child", "pid", l.pid, "error", err.Error())
+	}
+}
