@@ -22,6 +22,7 @@ type Manifest struct {
 	AWS         AWS
 	Defaults    Defaults
 	Secrets     []Secret
+	Templates   []Template
 	Environment Environment
 	Process     Process
 }

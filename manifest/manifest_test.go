@@ -331,8 +331,6 @@ func TestParseErrors(t *testing.T) {
 				"which ends in /"},
 		{"vault section", v1 + "vault:\n  address: http://127.0.0.1:8200\n",
 			"envwrap.yaml:2:1: vault: the Vault backend is not available in this release"},
-		{"templates section", v1 + "templates: []\n",
-			"envwrap.yaml:2:1: templates: templates are not available in this release"},
 		{"vault reference", sm + "  - {from: 'vault://secret/app#password', env: A}\n",
 			"envwrap.yaml:3:12: secrets[0].from: vault:// references are not available " +
 				"in this release"},

@@ -71,14 +71,13 @@ func (c *collector) top(m *Manifest, root *yaml.Node) {
 	if f, ok := fs["vault"]; ok {
 		c.at(f.key, "vault", "the Vault backend is not available in this release")
 	}
-	if f, ok := fs["templates"]; ok {
-		c.at(f.key, "templates", "templates are not available in this release")
-	}
 	c.aws(&m.AWS, fs)
 	c.defaults(&m.Defaults, fs)
 	c.environment(&m.Environment, fs)
 	c.process(&m.Process, fs)
 	c.secrets(m, fs)
+	c.templates(m, fs)
+	c.templateNames(m, root)
 }
 
 func (c *collector) version(m *Manifest, root *yaml.Node, fs map[string]field) {

@@ -9,8 +9,6 @@ import (
 	"runtime"
 	"runtime/debug"
 	"text/tabwriter"
-
-	"github.com/envwrap/envwrap/manifest"
 )
 
 // check validates the manifest and, with --resolve, that every reference
@@ -23,16 +21,21 @@ func check(opts *options, args []string) (int, error) {
 	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
 		return exitUsage, fmt.Errorf("check takes only --resolve")
 	}
-	m, err := manifest.Load(opts.configPath())
+	m, files, err := load(opts)
 	if err != nil {
 		return exitCode(err), err
 	}
 	if !*resolveAll {
-		fmt.Printf("%s: valid, %d secrets\n", m.File, len(m.Secrets))
+		fmt.Printf("%s: valid, %d secrets, %d templates\n",
+			m.File, len(m.Secrets), len(m.Templates))
 		return 0, nil
 	}
-	vars, err := fetchVars(context.Background(), opts, m)
+	set, err := fetchAll(context.Background(), opts, m)
 	if err != nil {
+		return exitCode(err), err
+	}
+	vars := set.vars
+	if err := files.check(m, set); err != nil {
 		return exitCode(err), err
 	}
 	w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
@@ -41,8 +44,8 @@ func check(opts *options, args []string) (int, error) {
 		fmt.Fprintf(w, "%s\t%s\t%s\n", v.Name, v.From.From.Raw, v.Key)
 	}
 	_ = w.Flush()
-	fmt.Printf("%s: valid, %d secrets, %d variables, all fetched\n",
-		m.File, len(m.Secrets), len(vars))
+	fmt.Printf("%s: valid, %d secrets, %d variables, %d templates, all fetched and rendered\n",
+		m.File, len(m.Secrets), len(vars), len(m.Templates))
 	return 0, nil
 }
 

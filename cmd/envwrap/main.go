@@ -27,6 +27,7 @@ const (
 	exitNoConfig = 66 // the manifest cannot be read
 	exitFetch    = 69 // a required secret could not be fetched
 	exitInternal = 70 // a bug or an unexpected system error
+	exitRender   = 73 // a template could not be rendered or its file written
 	exitEnv      = 78 // the secrets cannot become the child's environment
 	exitNoExec   = 126
 	exitNotFound = 127
@@ -36,7 +37,8 @@ const usage = `envwrap fetches secrets and runs a command with them.
 
 USAGE
   envwrap [flags] -- command [args...]   run command with the secrets
-  envwrap [flags] check [--resolve]      validate the manifest (and fetch)
+  envwrap [flags] render                 fetch, write every template's file, exit
+  envwrap [flags] check [--resolve]      validate the manifest (and fetch, render)
   envwrap version                        print the version
 
 FLAGS
@@ -54,6 +56,7 @@ EXIT STATUS
   66             the manifest cannot be read
   69             a required secret could not be fetched
   70             internal error
+  73             a template could not be rendered or its file written
   78             the secrets cannot become the environment (name clash, NUL, size)
   126            the command cannot be run
   127            the command was not found
@@ -104,6 +107,8 @@ func dispatch(opts *options, rest []string) (int, error) {
 		return runChild(opts, rest[1:])
 	case "check":
 		return check(opts, rest[1:])
+	case "render":
+		return renderOnce(opts, rest[1:])
 	case "version":
 		fmt.Println(versionLine())
 		return 0, nil
@@ -172,6 +177,7 @@ func exitCode(err error) int {
 	var start *supervise.StartError
 	var fetch *fetchError
 	var inj *injectError
+	var rnd *renderError
 	switch {
 	case errors.As(err, &start):
 		return start.Code
@@ -181,6 +187,8 @@ func exitCode(err error) int {
 		return exitFetch
 	case errors.As(err, &inj):
 		return exitEnv
+	case errors.As(err, &rnd):
+		return exitRender
 	case errors.As(err, new(*manifest.ReadError)):
 		return exitNoConfig
 	}

@@ -36,8 +36,9 @@ func TestMain(m *testing.M) {
 
 // report is what the child saw.
 type report struct {
-	Args []string `json:"args"`
-	Env  []string `json:"env"`
+	Args  []string `json:"args"`
+	Env   []string `json:"env"`
+	Files []string `json:"files"`
 }
 
 func child(args []string) int {
@@ -46,6 +47,20 @@ func child(args []string) int {
 		var code int
 		fmt.Sscan(args[1], &code)
 		return code
+	case "readfiles":
+		var files []string
+		for _, path := range args[2:] {
+			b, err := os.ReadFile(path)
+			if err != nil {
+				return 97
+			}
+			files = append(files, string(b))
+		}
+		b, _ := json.Marshal(report{Files: files})
+		if err := os.WriteFile(args[1], b, 0o600); err != nil {
+			return 99
+		}
+		return 0
 	case "report":
 		b, _ := json.Marshal(report{Args: args[2:], Env: os.Environ()})
 		if err := os.WriteFile(args[1], b, 0o600); err != nil {

@@ -37,7 +37,7 @@ type injectError struct{ err error }
 func (e *injectError) Error() string { return e.err.Error() }
 func (e *injectError) Unwrap() error { return e.err }
 
-// runChild is the default command: fetch, inject, supervise.
+// runChild is the default command: fetch, render, inject, supervise.
 func runChild(opts *options, argv []string) (int, error) {
 	// Subscribe to every signal before anything else, so that none is
 	// lost between fetching and the child's start. The supervisor takes
@@ -46,11 +46,11 @@ func runChild(opts *options, argv []string) (int, error) {
 	signal.Notify(sigs)
 	defer signal.Stop(sigs)
 
-	m, err := manifest.Load(opts.configPath())
+	m, files, err := load(opts)
 	if err != nil {
 		return exitCode(err), err
 	}
-	vars, sig, err := fetchUntilSignal(opts, m, sigs)
+	set, sig, err := prepareUntilSignal(opts, m, files, sigs)
 	if sig != 0 {
 		opts.log.Info("interrupted before the command started", "signal", sig.String())
 		return 128 + int(sig), nil
@@ -58,10 +58,10 @@ func runChild(opts *options, argv []string) (int, error) {
 	if err != nil {
 		return exitCode(err), err
 	}
-	env := inject.Environ(m.Environment, os.Environ(), vars)
+	defer files.remove(opts.log, m)
 	sup := supervise.New(supervise.Config{
 		Argv:        argv,
-		Env:         env,
+		Env:         inject.Environ(m.Environment, os.Environ(), set.vars),
 		StopSignal:  m.Process.StopSignal,
 		StopTimeout: m.Process.StopTimeout,
 		Signals:     sigs,
@@ -74,27 +74,46 @@ func runChild(opts *options, argv []string) (int, error) {
 	return code, nil
 }
 
-// fetchUntilSignal resolves the manifest's secrets while watching for a
-// signal that asks envwrap to stop. Such a signal cancels the fetch and is
-// returned; other signals (a window resize, say) are dropped, as there is
-// no child yet to give them to.
-func fetchUntilSignal(opts *options, m *manifest.Manifest,
-	sigs <-chan os.Signal) ([]inject.Var, syscall.Signal, error) {
+// load reads the manifest and compiles its templates.
+func load(opts *options) (*manifest.Manifest, *files, error) {
+	m, err := manifest.Load(opts.configPath())
+	if err != nil {
+		return nil, nil, err
+	}
+	files, err := parseTemplates(m)
+	if err != nil {
+		return nil, nil, err
+	}
+	return m, files, nil
+}
+
+// resolvedSet is every fetched secret and the variables they give.
+type resolvedSet struct {
+	secrets map[string]source.Secret
+	vars    []inject.Var
+}
+
+// prepareUntilSignal fetches the secrets and writes the files while
+// watching for a signal that asks envwrap to stop. Such a signal cancels
+// the work and is returned; other signals (a window resize, say) are
+// dropped, as there is no child yet to give them to.
+func prepareUntilSignal(opts *options, m *manifest.Manifest, files *files,
+	sigs <-chan os.Signal) (*resolvedSet, syscall.Signal, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	type outcome struct {
-		vars []inject.Var
-		err  error
+		set *resolvedSet
+		err error
 	}
 	done := make(chan outcome, 1)
 	go func() {
-		vars, err := fetchVars(ctx, opts, m)
-		done <- outcome{vars, err}
+		set, err := prepare(ctx, opts, m, files)
+		done <- outcome{set, err}
 	}()
 	for {
 		select {
 		case o := <-done:
-			return o.vars, 0, o.err
+			return o.set, 0, o.err
 		case s := <-sigs:
 			sig, _ := s.(syscall.Signal)
 			if stopsEnvwrap(sig) {
@@ -106,6 +125,24 @@ func fetchUntilSignal(opts *options, m *manifest.Manifest,
 	}
 }
 
+// prepare fetches every secret, builds the variables and renders every
+// template: all that must be done before the child may start.
+func prepare(ctx context.Context, opts *options, m *manifest.Manifest,
+	files *files) (*resolvedSet, error) {
+	set, err := fetchAll(ctx, opts, m)
+	if err != nil {
+		return nil, err
+	}
+	data, err := templateData(m, set.secrets, set.vars)
+	if err != nil {
+		return nil, err
+	}
+	if err := files.write(opts.log, data); err != nil {
+		return nil, err
+	}
+	return set, nil
+}
+
 func stopsEnvwrap(sig syscall.Signal) bool {
 	switch sig {
 	case syscall.SIGTERM, syscall.SIGINT, syscall.SIGQUIT, syscall.SIGHUP:
@@ -114,17 +151,17 @@ func stopsEnvwrap(sig syscall.Signal) bool {
 	return false
 }
 
-// fetchVars resolves every secret and turns them into variables.
-func fetchVars(ctx context.Context, opts *options, m *manifest.Manifest) ([]inject.Var, error) {
-	resolved, err := resolve(ctx, opts, m)
+// fetchAll resolves every secret and turns them into variables.
+func fetchAll(ctx context.Context, opts *options, m *manifest.Manifest) (*resolvedSet, error) {
+	secrets, err := resolve(ctx, opts, m)
 	if err != nil {
 		return nil, err
 	}
-	vars, err := inject.Vars(m, resolved)
+	vars, err := inject.Vars(m, secrets)
 	if err != nil {
 		return nil, &injectError{err}
 	}
-	return vars, nil
+	return &resolvedSet{secrets: secrets, vars: vars}, nil
 }
 
 // resolve fetches the manifest's references. Failures of optional secrets
