@@ -59,7 +59,20 @@ type Process struct {
 	StopSignal  syscall.Signal // default SIGTERM
 	StopTimeout time.Duration  // default 30s
 	Splay       time.Duration  // random delay before a rotation action
+	// Restart is what happens when the child exits on its own: RestartNever
+	// (the default: envwrap exits with its status) or RestartOnFailure.
+	Restart string
+	// MaxRestarts bounds on-failure restarts; 0 means no bound.
+	MaxRestarts int
+	// MinRestartInterval spaces restarts caused by rotation. Default 10s.
+	MinRestartInterval time.Duration
 }
+
+// The values process.restart accepts.
+const (
+	RestartNever     = "never"
+	RestartOnFailure = "on-failure"
+)
 
 // Secret is one entry of the secrets list.
 type Secret struct {
@@ -108,6 +121,8 @@ type Action struct {
 const (
 	DefaultStopTimeout = 30 * time.Second
 	DefaultRefresh     = 5 * time.Minute
+	DefaultMaxRestarts = 10
+	DefaultMinRestart  = 10 * time.Second
 )
 
 // Load reads and validates the manifest at path.

@@ -46,6 +46,8 @@ process:
   stop_signal: quit
   stop_timeout: 10s
   splay: 5s
+  restart: on-failure
+  max_restarts: 3
 `
 
 func TestParseFull(t *testing.T) {
@@ -99,6 +101,10 @@ func TestParseFull(t *testing.T) {
 			StopSignal:  syscall.SIGQUIT,
 			StopTimeout: 10 * time.Second,
 			Splay:       5 * time.Second,
+			Restart:     RestartOnFailure,
+			MaxRestarts: 3,
+			// min_restart_interval left out: the default
+			MinRestartInterval: DefaultMinRestart,
 		},
 	}
 	got, err := Parse(file, []byte(full))
@@ -137,7 +143,9 @@ func TestParseDefaults(t *testing.T) {
 			Refresh: DefaultRefresh,
 		}},
 		Environment: Environment{Inherit: true, SecretsWin: true},
-		Process:     Process{StopSignal: syscall.SIGTERM, StopTimeout: 30 * time.Second},
+		Process: Process{StopSignal: syscall.SIGTERM, StopTimeout: 30 * time.Second,
+			Restart: RestartNever, MaxRestarts: DefaultMaxRestarts,
+			MinRestartInterval: DefaultMinRestart},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("got\n%s\nwant\n%s", dump(got), dump(want))
@@ -275,6 +283,7 @@ func TestParseErrors(t *testing.T) {
 			"envwrap.yaml:3:10: aws.region: is empty (null); give a value or remove the key"},
 		{"section null", v1 + "process:\n",
 			"envwrap.yaml:2:9: process: want a mapping of stop_signal, stop_timeout, splay, " +
+				"restart, max_restarts, min_restart_interval, " +
 				"got nothing (null)"},
 		{"secrets a mapping", v1 + "secrets: {from: aws-sm://a}\n",
 			"envwrap.yaml:2:10: secrets: want a list of secrets, got a mapping"},

@@ -154,11 +154,15 @@ func (c *collector) environment(e *Environment, top map[string]field) {
 
 func (c *collector) process(p *Process, top map[string]field) {
 	p.StopSignal, p.StopTimeout = syscall.SIGTERM, DefaultStopTimeout
+	p.Restart, p.MaxRestarts = RestartNever, DefaultMaxRestarts
+	p.MinRestartInterval = DefaultMinRestart
 	f, ok := top["process"]
 	if !ok {
 		return
 	}
-	fs := c.mapping(f.val, "process", "stop_signal", "stop_timeout", "splay")
+	fs := c.mapping(f.val, "process", "stop_signal", "stop_timeout", "splay",
+		"restart", "max_restarts", "min_restart_interval")
+	c.restartPolicy(p, fs)
 	if v, ok := fs["stop_signal"]; ok {
 		if sig, ok := c.signal(v); ok {
 			p.StopSignal = sig
@@ -169,6 +173,24 @@ func (c *collector) process(p *Process, top map[string]field) {
 	}
 	if v, ok := fs["splay"]; ok {
 		p.Splay, _ = c.duration(v)
+	}
+}
+
+func (c *collector) restartPolicy(p *Process, fs map[string]field) {
+	if v, ok := fs["restart"]; ok {
+		if r, ok := c.enum(v, RestartNever, RestartOnFailure); ok {
+			p.Restart = r
+		}
+	}
+	if v, ok := fs["max_restarts"]; ok {
+		if n, ok := c.integer(v); ok && n < 0 {
+			c.at(v.val, v.path, "must be 0 (no bound) or more, got %d", n)
+		} else if ok {
+			p.MaxRestarts = n
+		}
+	}
+	if v, ok := fs["min_restart_interval"]; ok {
+		p.MinRestartInterval, _ = c.duration(v)
 	}
 }
 

@@ -75,3 +75,18 @@ type RefError struct {
 
 func (e *RefError) Error() string { return fmt.Sprintf("%s: %v", e.Ref.Raw, e.Err) }
 func (e *RefError) Unwrap() error { return e.Err }
+
+// Checker is met by backends that can learn a secret's current version
+// more cheaply than by fetching its value, such as Secrets Manager's
+// DescribeSecret. Rotation asks for versions first and fetches only the
+// references whose version moved.
+type Checker interface {
+	// Versions returns one Version per reference, in the order given.
+	Versions(ctx context.Context, refs []Ref) []Version
+}
+
+// Version is a reference's current version, or why it is not known.
+type Version struct {
+	ID  string
+	Err error
+}

@@ -33,6 +33,11 @@ type loop struct {
 	restart *pendingRestart
 	kill    *time.Timer // escalates to SIGKILL; nil when not armed
 
+	env      []string       // the environment of the last start
+	reload   syscall.Signal // the last signal sent by request, not forwarded
+	respawn  *time.Timer    // restarts a failed child; nil when none is due
+	failures int            // restarts after failures so far
+
 	finished bool // Run should return code and err
 	code     int
 	err      error
@@ -70,6 +75,9 @@ func (l *loop) run(ctx context.Context) (int, error) {
 			l.stop()
 		case <-l.killC():
 			l.escalate()
+		case <-timerC(l.respawn):
+			l.respawn = nil
+			l.respawnNow(l.env)
 		case <-tick.C:
 			l.reap()
 		}
@@ -86,6 +94,7 @@ func (l *loop) start(env []string) error {
 		return err
 	}
 	l.pid, l.lastPid, l.fg, l.asked = pid, pid, fg, false
+	l.env, l.reload = env, 0
 	// Only argv[0]: the arguments and the environment may hold secrets.
 	l.log.Info("child started", "pid", pid, "command", l.cfg.Argv[0],
 		"foreground", fg)
@@ -105,6 +114,10 @@ func (l *loop) onSignal(s os.Signal) {
 		return
 	case syscall.SIGCONT:
 		l.handBackTerminal()
+	}
+	if l.respawn != nil && l.terminates(sig) {
+		l.cancelRespawn() // nothing runs to forward to: just stop waiting
+		return
 	}
 	l.send(sig)
 	if l.terminates(sig) {
@@ -128,10 +141,19 @@ func (l *loop) terminates(sig syscall.Signal) bool {
 func (l *loop) onRequest(r request) {
 	if !r.restart {
 		r.reply <- l.send(r.sig)
+		if r.sig != 0 {
+			l.reload = r.sig
+		}
 		return
 	}
 	if l.stopping {
 		r.reply <- errStopping
+		return
+	}
+	if l.respawn != nil { // between a failure and its restart: start now
+		l.respawn.Stop()
+		l.respawn = nil
+		r.reply <- l.respawnNow(r.env)
 		return
 	}
 	if l.restart == nil {

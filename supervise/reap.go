@@ -49,6 +49,10 @@ func (l *loop) exited(ws syscall.WaitStatus) {
 		sig = signalName(ws.Signal())
 	}
 	l.log.Info("child exited", "pid", l.pid, "code", l.status, "signal", sig)
+	if ws.Signaled() && ws.Signal() == l.reload && !l.asked {
+		l.log.Warn("the child died of the signal envwrap sent it on a change; "+
+			"it does not seem to handle it", "pid", l.pid, "signal", sig)
+	}
 	l.pid = 0
 	l.disarm()
 }
@@ -57,7 +61,9 @@ func (l *loop) exited(ws syscall.WaitStatus) {
 func (l *loop) afterExit() {
 	r := l.restart
 	if r == nil {
-		l.finish(l.status, nil)
+		if !l.scheduleRespawn() {
+			l.finish(l.status, nil)
+		}
 		return
 	}
 	l.restart = nil

@@ -64,6 +64,23 @@ type Config struct {
 
 	// Logger receives start, exit and signal events. Nil discards them.
 	Logger *slog.Logger
+
+	// Policy says what happens when the child exits on its own. The zero
+	// value ends Run with the child's status.
+	Policy Policy
+}
+
+// Policy restarts a child that failed, with exponential backoff.
+type Policy struct {
+	// OnFailure starts the child again when it exits with a non-zero
+	// status or dies of a signal, unless envwrap is stopping.
+	OnFailure bool
+	// MaxRestarts bounds the restarts after failures; once used up, Run
+	// ends with the last status. Zero means no bound.
+	MaxRestarts int
+	// Backoff is the wait before the first restart, doubled each time up
+	// to MaxBackoff. Zeros mean 1s and 1m.
+	Backoff, MaxBackoff time.Duration
 }
 
 // Supervisor runs one child at a time. Its methods are safe for concurrent

@@ -34,8 +34,8 @@ func check(opts *options, args []string) (int, error) {
 	if err != nil {
 		return exitCode(err), err
 	}
-	vars := set.vars
-	if err := files.check(m, set); err != nil {
+	vars := set.state.Vars
+	if err := files.check(set); err != nil {
 		return exitCode(err), err
 	}
 	w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)

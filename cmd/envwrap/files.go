@@ -2,16 +2,13 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 
-	"github.com/envwrap/envwrap/inject"
 	"github.com/envwrap/envwrap/manifest"
 	"github.com/envwrap/envwrap/render"
-	"github.com/envwrap/envwrap/secret"
-	"github.com/envwrap/envwrap/source"
+	"github.com/envwrap/envwrap/watch"
 )
 
 // renderError is a template that could not be rendered or written.
@@ -75,14 +72,19 @@ func (f *files) write(log *slog.Logger, data render.Data) error {
 	return nil
 }
 
-// check renders every template in memory, writing nothing.
-func (f *files) check(m *manifest.Manifest, set *resolvedSet) error {
-	data, err := templateData(m, set.secrets, set.vars)
-	if err != nil {
-		return err
+// watched pairs each template with its on_change, for rotation.
+func (f *files) watched(m *manifest.Manifest) []watch.File {
+	out := make([]watch.File, len(f.templates))
+	for i, t := range f.templates {
+		out[i] = watch.File{Template: t, OnChange: m.Templates[i].OnChange}
 	}
+	return out
+}
+
+// check renders every template in memory, writing nothing.
+func (f *files) check(set *resolvedSet) error {
 	for _, t := range f.templates {
-		if _, err := t.Execute(data); err != nil {
+		if _, err := t.Execute(set.state.Data); err != nil {
 			return &renderError{err}
 		}
 	}
@@ -116,49 +118,4 @@ func (f *files) remove(log *slog.Logger, m *manifest.Manifest) {
 			log.Warn("could not remove a rendered file", "destination", t.Destination, "err", err)
 		}
 	}
-}
-
-// templateData is what templates see: every secret with an as-name, the
-// whole value (a path's parameters as a JSON object of relative names),
-// and every variable by name.
-func templateData(m *manifest.Manifest, resolved map[string]source.Secret,
-	vars []inject.Var) (render.Data, error) {
-	data := render.Data{
-		Secrets: make(map[string]secret.Value),
-		Vars:    make(map[string]secret.Value, len(vars)),
-	}
-	for _, v := range vars {
-		data.Vars[v.Name] = v.Value
-	}
-	for _, s := range m.Secrets {
-		sec, ok := resolved[s.From.Target()]
-		if s.As == "" || !ok {
-			continue
-		}
-		value, err := wholeValue(s, sec)
-		if err != nil {
-			return render.Data{}, &injectError{fmt.Errorf("%s: %w", s.Where(m.File), err)}
-		}
-		data.Secrets[s.As] = value
-	}
-	return data, nil
-}
-
-func wholeValue(s manifest.Secret, sec source.Secret) (secret.Value, error) {
-	if sec.Tree != nil {
-		obj := make(map[string]string, len(sec.Tree))
-		for k, v := range sec.Tree {
-			obj[k] = v.Reveal()
-		}
-		b, err := json.Marshal(obj)
-		return secret.New(b), err
-	}
-	if s.From.Key == "" {
-		return sec.Value, nil
-	}
-	v, err := source.Field(sec.Value, s.From.Key)
-	if err != nil {
-		return secret.Value{}, fmt.Errorf("%s: %w", s.From, err)
-	}
-	return v, nil
 }

@@ -10,7 +10,6 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/envwrap/envwrap/inject"
 	"github.com/envwrap/envwrap/manifest"
 	"github.com/envwrap/envwrap/source"
 	"github.com/envwrap/envwrap/source/awscfg"
@@ -18,6 +17,7 @@ import (
 	"github.com/envwrap/envwrap/source/file"
 	ssmsource "github.com/envwrap/envwrap/source/ssm"
 	"github.com/envwrap/envwrap/supervise"
+	"github.com/envwrap/envwrap/watch"
 )
 
 // fetchError is one or more required secrets that could not be fetched.
@@ -37,7 +37,8 @@ type injectError struct{ err error }
 func (e *injectError) Error() string { return e.err.Error() }
 func (e *injectError) Unwrap() error { return e.err }
 
-// runChild is the default command: fetch, render, inject, supervise.
+// runChild is the default command: fetch, render, inject, supervise, and
+// keep the secrets current while the child runs.
 func runChild(opts *options, argv []string) (int, error) {
 	// Subscribe to every signal before anything else, so that none is
 	// lost between fetching and the child's start. The supervisor takes
@@ -61,17 +62,47 @@ func runChild(opts *options, argv []string) (int, error) {
 	defer files.remove(opts.log, m)
 	sup := supervise.New(supervise.Config{
 		Argv:        argv,
-		Env:         inject.Environ(m.Environment, os.Environ(), set.vars),
+		Env:         set.state.Env,
 		StopSignal:  m.Process.StopSignal,
 		StopTimeout: m.Process.StopTimeout,
 		Signals:     sigs,
 		Logger:      opts.log,
+		Policy:      policy(m.Process),
 	})
+	return superviseAndWatch(opts, m, files, set, sup)
+}
+
+// superviseAndWatch runs the child and, beside it, the rotation loop,
+// which ends when the child is gone for good.
+func superviseAndWatch(opts *options, m *manifest.Manifest, files *files,
+	set *resolvedSet, sup *supervise.Supervisor) (int, error) {
+	ctx, cancel := context.WithCancel(context.Background())
+	w := watch.New(watch.Config{
+		Manifest:           m,
+		Sources:            set.sources,
+		Files:              files.watched(m),
+		Child:              sup,
+		Inherited:          os.Environ(),
+		Initial:            set.state,
+		Logger:             opts.log,
+		MinRestartInterval: m.Process.MinRestartInterval,
+	})
+	watched := make(chan error, 1)
+	go func() { watched <- w.Run(ctx) }()
 	code, err := sup.Run(context.Background())
+	cancel()
+	if werr := <-watched; werr != nil {
+		opts.log.Warn("rotation stopped", "err", werr)
+	}
 	if err != nil {
 		return exitCode(err), err
 	}
 	return code, nil
+}
+
+func policy(p manifest.Process) supervise.Policy {
+	return supervise.Policy{OnFailure: p.Restart == manifest.RestartOnFailure,
+		MaxRestarts: p.MaxRestarts}
 }
 
 // load reads the manifest and compiles its templates.
@@ -87,10 +118,11 @@ func load(opts *options) (*manifest.Manifest, *files, error) {
 	return m, files, nil
 }
 
-// resolvedSet is every fetched secret and the variables they give.
+// resolvedSet is every fetched secret, what it gives the child, and the
+// backends it came from.
 type resolvedSet struct {
-	secrets map[string]source.Secret
-	vars    []inject.Var
+	state   *watch.State
+	sources map[string]source.Source
 }
 
 // prepareUntilSignal fetches the secrets and writes the files while
@@ -125,24 +157,6 @@ func prepareUntilSignal(opts *options, m *manifest.Manifest, files *files,
 	}
 }
 
-// prepare fetches every secret, builds the variables and renders every
-// template: all that must be done before the child may start.
-func prepare(ctx context.Context, opts *options, m *manifest.Manifest,
-	files *files) (*resolvedSet, error) {
-	set, err := fetchAll(ctx, opts, m)
-	if err != nil {
-		return nil, err
-	}
-	data, err := templateData(m, set.secrets, set.vars)
-	if err != nil {
-		return nil, err
-	}
-	if err := files.write(opts.log, data); err != nil {
-		return nil, err
-	}
-	return set, nil
-}
-
 func stopsEnvwrap(sig syscall.Signal) bool {
 	switch sig {
 	case syscall.SIGTERM, syscall.SIGINT, syscall.SIGQUIT, syscall.SIGHUP:
@@ -151,27 +165,42 @@ func stopsEnvwrap(sig syscall.Signal) bool {
 	return false
 }
 
-// fetchAll resolves every secret and turns them into variables.
-func fetchAll(ctx context.Context, opts *options, m *manifest.Manifest) (*resolvedSet, error) {
-	secrets, err := resolve(ctx, opts, m)
+// prepare fetches every secret, builds the variables and renders every
+// template: all that must be done before the child may start.
+func prepare(ctx context.Context, opts *options, m *manifest.Manifest,
+	files *files) (*resolvedSet, error) {
+	set, err := fetchAll(ctx, opts, m)
 	if err != nil {
 		return nil, err
 	}
-	vars, err := inject.Vars(m, secrets)
-	if err != nil {
-		return nil, &injectError{err}
+	if err := files.write(opts.log, set.state.Data); err != nil {
+		return nil, err
 	}
-	return &resolvedSet{secrets: secrets, vars: vars}, nil
+	return set, nil
 }
 
-// resolve fetches the manifest's references. Failures of optional secrets
-// are logged; failures of required ones are returned together.
-func resolve(ctx context.Context, opts *options, m *manifest.Manifest) (
-	map[string]source.Secret, error) {
+// fetchAll resolves every secret and derives the child's environment and
+// the templates' data from them.
+func fetchAll(ctx context.Context, opts *options, m *manifest.Manifest) (*resolvedSet, error) {
 	sources, err := buildSources(ctx, m)
 	if err != nil {
 		return nil, err
 	}
+	secrets, err := resolve(ctx, opts, m, sources)
+	if err != nil {
+		return nil, err
+	}
+	state, err := watch.Build(m, secrets, os.Environ())
+	if err != nil {
+		return nil, &injectError{err}
+	}
+	return &resolvedSet{state: state, sources: sources}, nil
+}
+
+// resolve fetches the manifest's references. Failures of optional secrets
+// are logged; failures of required ones are returned together.
+func resolve(ctx context.Context, opts *options, m *manifest.Manifest,
+	sources map[string]source.Source) (map[string]source.Secret, error) {
 	refs := make([]source.Ref, len(m.Secrets))
 	for i, s := range m.Secrets {
 		refs[i] = s.From

@@ -7,6 +7,8 @@ package awssm
 import (
 	"context"
 	"errors"
+	"fmt"
+	"slices"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
@@ -21,11 +23,14 @@ import (
 type API interface {
 	GetSecretValue(ctx context.Context, in *secretsmanager.GetSecretValueInput,
 		optFns ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error)
+	DescribeSecret(ctx context.Context, in *secretsmanager.DescribeSecretInput,
+		optFns ...func(*secretsmanager.Options)) (*secretsmanager.DescribeSecretOutput, error)
 }
 
 var (
-	_ source.Source = (*Source)(nil)
-	_ API           = (*secretsmanager.Client)(nil)
+	_ source.Source  = (*Source)(nil)
+	_ source.Checker = (*Source)(nil)
+	_ API            = (*secretsmanager.Client)(nil)
 )
 
 // Source fetches secrets from Secrets Manager.
@@ -96,4 +101,38 @@ func input(ref source.Ref) *secretsmanager.GetSecretValueInput {
 		in.VersionStage = aws.String(stage)
 	}
 	return in
+}
+
+// Versions learns each secret's current version with DescribeSecret,
+// which returns metadata only: no value is decrypted or sent. A reference
+// pinned with ?version_id= cannot move and costs no call.
+func (s *Source) Versions(ctx context.Context, refs []source.Ref) []source.Version {
+	out := make([]source.Version, len(refs))
+	for i, ref := range refs {
+		if id := ref.Query.Get("version_id"); id != "" {
+			out[i] = source.Version{ID: id}
+			continue
+		}
+		out[i] = s.version(ctx, ref)
+	}
+	return out
+}
+
+func (s *Source) version(ctx context.Context, ref source.Ref) source.Version {
+	desc, err := s.api.DescribeSecret(ctx,
+		&secretsmanager.DescribeSecretInput{SecretId: aws.String(ref.Locator)})
+	if err != nil {
+		return source.Version{Err: awscfg.Classify("aws-sm", err)}
+	}
+	stage := ref.Query.Get("version_stage")
+	if stage == "" {
+		stage = "AWSCURRENT"
+	}
+	for id, stages := range desc.VersionIdsToStages {
+		if slices.Contains(stages, stage) {
+			return source.Version{ID: id}
+		}
+	}
+	return source.Version{Err: source.Permanent(fmt.Errorf(
+		"aws-sm: no version carries the stage %s", stage))}
 }

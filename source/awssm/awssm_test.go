@@ -232,3 +232,31 @@ func TestBatchesOneEach(t *testing.T) {
 		}
 	}
 }
+
+func TestVersionsFollowTheStage(t *testing.T) {
+	e := start(t)
+	name := "versions/db"
+	first := aws.ToString(e.createString(t, name, "one").VersionId)
+	put, err := e.client.PutSecretValue(context.Background(), &secretsmanager.PutSecretValueInput{
+		SecretId: aws.String(name), SecretString: aws.String("two")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	second := aws.ToString(put.VersionId)
+	refs := []source.Ref{
+		parse(t, "aws-sm://"+name),
+		parse(t, "aws-sm://"+name+"?version_stage=AWSPREVIOUS"),
+		parse(t, "aws-sm://"+name+"?version_id=pinned-id"),
+		parse(t, "aws-sm://versions/missing"),
+	}
+	got := awssm.New(e.client).Versions(context.Background(), refs)
+	want := []string{second, first, "pinned-id", ""}
+	for i := range want {
+		if got[i].ID != want[i] {
+			t.Errorf("%s: version %q, want %q", refs[i].Raw, got[i].ID, want[i])
+		}
+	}
+	if !errors.Is(got[3].Err, source.ErrNotFound) {
+		t.Errorf("missing secret: err %v, want not found", got[3].Err)
+	}
+}
