@@ -53,6 +53,7 @@ func (l *loop) exited(ws syscall.WaitStatus) {
 		l.log.Warn("the child died of the signal envwrap sent it on a change; "+
 			"it does not seem to handle it", "pid", l.pid, "signal", sig)
 	}
+	l.reclaimTerminal(l.pid)
 	l.pid = 0
 	l.disarm()
 }

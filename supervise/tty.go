@@ -33,7 +33,10 @@ func (l *loop) stopped(sig syscall.Signal) {
 	default:
 		return
 	}
-	if !l.fg || os.Getpid() == 1 {
+	// A child in the background stopped by a read or write on the terminal
+	// (envwrap -- cat &) must show as a stopped job too, or the shell's fg
+	// would not send the SIGCONT that gives it the terminal.
+	if os.Getpid() == 1 {
 		return
 	}
 	l.log.Debug("child stopped by the terminal; stopping too", "pid", l.pid,
@@ -45,13 +48,29 @@ func (l *loop) stopped(sig syscall.Signal) {
 
 // handBackTerminal runs on SIGCONT, before it is forwarded. A shell's fg
 // gives the terminal to envwrap's process group, the job it knows; the
-// child's group must have it again before it goes on.
+// child's group must have it before it goes on. That holds too for a child
+// started in the background (envwrap -- app &) and brought to the front.
 func (l *loop) handBackTerminal() {
-	if !l.fg || l.pid == 0 || !ownsTerminal(syscall.Getpgrp()) {
+	if l.pid == 0 || !ownsTerminal(syscall.Getpgrp()) {
 		return
 	}
-	if err := unix.IoctlSetPointerInt(0, unix.TIOCSPGRP, l.pid); err != nil {
+	if err := setForeground(l.pid); err != nil {
 		l.log.Warn("cannot give the terminal back to the child", "pid", l.pid,
 			"error", err.Error())
+		return
+	}
+	l.fg = true
+}
+
+// reclaimTerminal takes the terminal's foreground back from a child that
+// had it and is gone. Without this a script that runs envwrap and then
+// reads from the terminal, or expects Ctrl-C, would find itself in the
+// background of its own terminal.
+func (l *loop) reclaimTerminal(childPgid int) {
+	if !l.fg || !ownsTerminal(childPgid) {
+		return
+	}
+	if err := setForeground(syscall.Getpgrp()); err != nil {
+		l.log.Warn("cannot take the terminal back", "error", err.Error())
 	}
 }

@@ -72,7 +72,7 @@ type options struct {
 }
 
 func main() {
-	os.Exit(run(os.Args[1:], os.Stderr))
+	os.Exit(run(os.Args[1:], supervise.TerminalWriter(os.Stderr)))
 }
 
 // run is main without the exit, so that the exit code mapping is in one
