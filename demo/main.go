@@ -34,6 +34,8 @@ secrets:
     env: API_TOKEN
   - from: ssm:///demo/app/              # every parameter under the path
     prefix: APP_
+environment:
+  inherit: false                        # the program gets the secrets alone
 `
 
 func main() {
@@ -84,8 +86,11 @@ func runEnvwrap(ctx context.Context, bin, cfg string) (int, error) {
 	fmt.Println("$ envwrap -c envwrap.yaml -- report")
 	cmd := exec.CommandContext(ctx, bin, "-c", cfg, "--", self, "-report")
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	// The demo's own AWS settings: nothing from the user's profile or
+	// credentials may steer it away from the local emulator.
 	cmd.Env = append(os.Environ(),
-		"AWS_ACCESS_KEY_ID=demo", "AWS_SECRET_ACCESS_KEY=demo",
+		"AWS_ACCESS_KEY_ID=demo", "AWS_SECRET_ACCESS_KEY=demo", "AWS_SESSION_TOKEN=",
+		"AWS_PROFILE=", "AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null",
 		"AWS_EC2_METADATA_DISABLED=true")
 	err = cmd.Run()
 	if exit, ok := err.(*exec.ExitError); ok {
@@ -139,10 +144,6 @@ func report() {
 	var lines []string
 	for _, kv := range os.Environ() {
 		name, value, _ := strings.Cut(kv, "=")
-		if !strings.HasPrefix(name, "DB_") && !strings.HasPrefix(name, "APP_") &&
-			name != "API_TOKEN" {
-			continue
-		}
 		lines = append(lines, fmt.Sprintf("  %-16s %s", name, mask(value)))
 	}
 	sort.Strings(lines)

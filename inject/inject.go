@@ -88,6 +88,10 @@ func entryVars(e manifest.Secret, sec source.Secret) ([]Var, error) {
 	if sec.Tree != nil || e.From.IsPath() { // an empty path may come back as nil
 		return treeVars(e, sec.Tree)
 	}
+	if sec.Composite && e.From.Key == "" && e.Env != "" {
+		return nil, fmt.Errorf("%s holds many values; pick one with #NAME, "+
+			"or use prefix or an env mapping", e.From)
+	}
 	base := sec.Value
 	if e.From.Key != "" {
 		v, err := source.Field(base, e.From.Key)

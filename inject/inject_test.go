@@ -190,6 +190,12 @@ func TestVarsErrors(t *testing.T) {
 				Value: secret.FromString(canary + "\xff\xfe"), Binary: true}},
 			"inject: envwrap.yaml:3:5 (secrets[0]): aws-sm://bin: variable BIN: binary " +
 				"secret is not valid UTF-8 text; write it to a file instead"},
+		{"a dotenv file used whole",
+			"  - {from: file://dev.env, env: DEV}\n",
+			map[string]source.Secret{"file://dev.env": {
+				Value: secret.FromString(`{"A":"` + canary + `"}`), Composite: true}},
+			"inject: envwrap.yaml:3:5 (secrets[0]): file://dev.env holds many values; " +
+				"pick one with #NAME, or use prefix or an env mapping"},
 		{"value too large",
 			"  - {from: aws-sm://big, env: BIG}\n",
 			map[string]source.Secret{"aws-sm://big": value(long)},

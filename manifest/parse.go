@@ -169,7 +169,12 @@ func (c *collector) process(p *Process, top map[string]field) {
 		}
 	}
 	if v, ok := fs["stop_timeout"]; ok {
-		p.StopTimeout, _ = c.duration(v)
+		if d, ok := c.duration(v); ok && d == 0 {
+			c.at(v.val, v.path, "must be more than 0s: it is the child's time to stop "+
+				"before SIGKILL")
+		} else if ok {
+			p.StopTimeout = d
+		}
 	}
 	if v, ok := fs["splay"]; ok {
 		p.Splay, _ = c.duration(v)

@@ -167,7 +167,7 @@ func (r *Resolver) logResult(ref Ref, res Result, attempt int, took time.Duratio
 			"permanent", IsPermanent(res.Err), "err", res.Err)
 		return
 	}
-	attrs := []any{"ref", ref.Raw, "took", took.Round(time.Microsecond)}
+	attrs := []any{"ref", ref.Raw, "took", took.Round(time.Microsecond).String()}
 	if res.Secret.Version != "" {
 		attrs = append(attrs, "version", res.Secret.Version)
 	}

@@ -34,6 +34,10 @@ type Secret struct {
 	Tree map[string]secret.Value
 	// Binary marks a value that came from a binary field (SecretBinary).
 	Binary bool
+	// Composite marks a value that the backend assembled as a JSON object
+	// (a dotenv file's names), rather than one the user stored. It is meant
+	// to be picked apart, not used whole as one variable.
+	Composite bool
 }
 
 // Result is a Secret or the error that kept it from being fetched.
@@ -89,4 +93,20 @@ type Checker interface {
 type Version struct {
 	ID  string
 	Err error
+}
+
+// Broken returns a Source whose every fetch fails with err: a backend
+// that could not be set up, such as AWS without a region.
+func Broken(err error) Source { return broken{err} }
+
+type broken struct{ err error }
+
+func (b broken) Batches(refs []Ref) [][]Ref { return [][]Ref{refs} }
+
+func (b broken) Fetch(_ context.Context, refs []Ref) []Result {
+	out := make([]Result, len(refs))
+	for i := range out {
+		out[i] = Result{Err: b.err}
+	}
+	return out
 }

@@ -198,7 +198,7 @@ func (l *loop) send(sig syscall.Signal) error {
 	}
 	if err := syscall.Kill(l.pid, sig); err != nil {
 		l.log.Warn("cannot signal child", "pid", l.pid, "signal", signalName(sig),
-			"error", err.Error())
+			"err", err)
 		return err
 	}
 	l.log.Debug("signalled child", "pid", l.pid, "signal", signalName(sig))

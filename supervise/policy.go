@@ -41,20 +41,24 @@ func (l *loop) cancelRespawn() {
 }
 
 // backoff is the wait before restart number n+1: Backoff doubled n times,
-// capped at MaxBackoff.
+// capped at MaxBackoff. It doubles step by step rather than shifting
+// once: a shift can carry a large Backoff past the top bit and wrap it
+// round to a short wait.
 func backoff(p Policy, n int) time.Duration {
-	base, ceiling := p.Backoff, p.MaxBackoff
-	if base <= 0 {
-		base = time.Second
+	d, ceiling := p.Backoff, p.MaxBackoff
+	if d <= 0 {
+		d = time.Second
 	}
 	if ceiling <= 0 {
 		ceiling = time.Minute
 	}
-	d := base << min(n, 30)
-	if d <= 0 || d > ceiling {
-		return ceiling
+	for ; n > 0 && d < ceiling; n-- {
+		if d > ceiling/2 {
+			return ceiling
+		}
+		d *= 2
 	}
-	return d
+	return min(d, ceiling)
 }
 
 // timerC is t's channel, or nil (which never fires) for no timer.

@@ -19,7 +19,7 @@ func (l *loop) reap() {
 			continue
 		}
 		if err != nil && !errors.Is(err, syscall.ECHILD) {
-			l.log.Warn("cannot reap", "error", err.Error())
+			l.log.Warn("cannot reap", "err", err)
 		}
 		if err != nil || pid <= 0 { // ECHILD: no children; 0: none has ended
 			break
@@ -63,6 +63,7 @@ func (l *loop) afterExit() {
 	r := l.restart
 	if r == nil {
 		if !l.scheduleRespawn() {
+			l.stopGroup()
 			l.finish(l.status, nil)
 		}
 		return
@@ -74,6 +75,50 @@ func (l *loop) afterExit() {
 	}
 	if err != nil {
 		l.finish(startCode(err), err)
+	}
+}
+
+// stopGroup passes a stop on to what the child left behind in its process
+// group (sh -c 'worker & wait', say), so that stopping envwrap stops them
+// too rather than leaving them to init.
+func (l *loop) stopGroup() {
+	if !l.stopping || l.lastPid == 0 {
+		return
+	}
+	if syscall.Kill(-l.lastPid, l.cfg.StopSignal) != nil {
+		return // nothing is left in the group
+	}
+	l.log.Debug("signalled what the child left in its process group",
+		"pgid", l.lastPid, "signal", signalName(l.cfg.StopSignal))
+	// Reap them before envwrap exits, for a short while: a process that
+	// ignores the signal is left to init, as a shell would leave it.
+	deadline := time.Now().Add(min(l.cfg.StopTimeout, groupGrace))
+	for time.Now().Before(deadline) {
+		l.reapOrphans()
+		if syscall.Kill(-l.lastPid, 0) != nil {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// groupGrace bounds how long envwrap waits for the rest of a stopped
+// child's process group.
+const groupGrace = 2 * time.Second
+
+// reapOrphans collects ended processes other than the main child, which
+// is gone by the time this runs.
+func (l *loop) reapOrphans() {
+	for {
+		var ws syscall.WaitStatus
+		pid, err := syscall.Wait4(-1, &ws, syscall.WNOHANG, nil)
+		if errors.Is(err, syscall.EINTR) {
+			continue
+		}
+		if err != nil || pid <= 0 {
+			return
+		}
+		l.log.Debug("reaped orphan", "pid", pid, "code", exitCode(ws))
 	}
 }
 
@@ -124,9 +169,9 @@ func (l *loop) escalate() {
 	l.log.Warn("child did not stop in time; killing its process group",
 		"pid", l.pid, "stop_timeout", l.cfg.StopTimeout.String())
 	if err := syscall.Kill(-l.pid, syscall.SIGKILL); err != nil {
-		l.log.Debug("cannot kill process group", "pgid", l.pid, "error", err.Error())
+		l.log.Debug("cannot kill process group", "pgid", l.pid, "err", err)
 	}
 	if err := syscall.Kill(l.pid, syscall.SIGKILL); err != nil {
-		l.log.Debug("cannot kill child", "pid", l.pid, "error", err.Error())
+		l.log.Debug("cannot kill child", "pid", l.pid, "err", err)
 	}
 }

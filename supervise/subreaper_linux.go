@@ -15,7 +15,7 @@ func becomeSubreaper(log *slog.Logger) {
 	}
 	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
 		log.Warn("cannot become a child subreaper; orphans go to PID 1",
-			"error", err.Error())
+			"err", err)
 		return
 	}
 	log.Debug("became a child subreaper")

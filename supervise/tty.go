@@ -42,7 +42,7 @@ func (l *loop) stopped(sig syscall.Signal) {
 	l.log.Debug("child stopped by the terminal; stopping too", "pid", l.pid,
 		"signal", signalName(sig))
 	if err := syscall.Kill(os.Getpid(), syscall.SIGSTOP); err != nil {
-		l.log.Warn("cannot stop", "error", err.Error())
+		l.log.Warn("cannot stop", "err", err)
 	}
 }
 
@@ -56,7 +56,7 @@ func (l *loop) handBackTerminal() {
 	}
 	if err := setForeground(l.pid); err != nil {
 		l.log.Warn("cannot give the terminal back to the child", "pid", l.pid,
-			"error", err.Error())
+			"err", err)
 		return
 	}
 	l.fg = true
@@ -71,6 +71,6 @@ func (l *loop) reclaimTerminal(childPgid int) {
 		return
 	}
 	if err := setForeground(syscall.Getpgrp()); err != nil {
-		l.log.Warn("cannot take the terminal back", "error", err.Error())
+		l.log.Warn("cannot take the terminal back", "err", err)
 	}
 }

@@ -18,6 +18,12 @@ import (
 func (w *Watcher) apply(ctx context.Context) {
 	changed := w.pending
 	w.pending = nil
+	w.dropReverted(changed)
+	if len(changed) == 0 {
+		w.log.Info("every pending change was reverted before it was applied; " +
+			"nothing to do")
+		return
+	}
 	out := Outcome{Changed: refsOf(changed)}
 	defer w.report(&out)
 
@@ -37,6 +43,16 @@ func (w *Watcher) apply(ctx context.Context) {
 	}
 	w.state = next
 	w.act(ctx, restart, signals, &out)
+}
+
+// dropReverted removes from changed the secrets that are back at the
+// value the child has.
+func (w *Watcher) dropReverted(changed map[string]source.Secret) {
+	for key, sec := range changed {
+		if old, ok := w.state.Secrets[key]; ok && sameSecret(old, sec) {
+			delete(changed, key)
+		}
+	}
 }
 
 // rewrite renders every file from the new state and writes those that

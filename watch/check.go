@@ -81,10 +81,16 @@ func (w *Watcher) fetch(ctx context.Context, src source.Source, ts []*target,
 	}
 }
 
-// compare records sec in changed when its value differs from the current
-// one, and logs the versions either way.
+// compare records sec in changed when its value differs from the newest
+// one known: a change still waiting for the debounce, else the applied
+// one. Comparing with the applied value alone would miss a change back
+// to it, and the change waiting would then be applied although the
+// source no longer holds it. It logs the versions either way.
 func (w *Watcher) compare(t *target, sec source.Secret, changed map[string]source.Secret) {
-	old, had := w.state.Secrets[t.ref.Target()]
+	old, had := w.pending[t.ref.Target()]
+	if !had {
+		old, had = w.state.Secrets[t.ref.Target()]
+	}
 	from := t.version
 	t.version = sec.Version
 	if had && sameSecret(old, sec) {

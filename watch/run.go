@@ -74,6 +74,9 @@ func (w *Watcher) Run(ctx context.Context) error {
 	}
 	defer events.close()
 	w.events = events
+	// A file that changed after it was first read but before its watch
+	// was in place sent no event: read every file once now.
+	w.gather(w.check(ctx, w.files()))
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	for {
@@ -89,6 +92,17 @@ func (w *Watcher) Run(ctx context.Context) error {
 			w.log.Warn("file watching reported an error", "err", err)
 		}
 	}
+}
+
+// files lists the targets that are watched for events rather than timed.
+func (w *Watcher) files() []*target {
+	var out []*target
+	for _, t := range w.targets {
+		if t.ref.Scheme == source.SchemeFile {
+			out = append(out, t)
+		}
+	}
+	return out
 }
 
 // tick runs the checks that are due, then applies changes whose debounce

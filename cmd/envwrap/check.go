@@ -44,8 +44,14 @@ func check(opts *options, args []string) (int, error) {
 		fmt.Fprintf(w, "%s\t%s\t%s\n", v.Name, v.From.From.Raw, v.Key)
 	}
 	_ = w.Flush()
-	fmt.Printf("%s: valid, %d secrets, %d variables, %d templates, all fetched and rendered\n",
-		m.File, len(m.Secrets), len(vars), len(m.Templates))
+	missing := 0
+	for _, s := range m.Secrets {
+		if _, ok := set.state.Secrets[s.From.Target()]; !ok {
+			missing++
+		}
+	}
+	fmt.Printf("%s: valid, %d secrets (%d optional ones not fetched), %d variables, "+
+		"%d templates rendered\n", m.File, len(m.Secrets), missing, len(vars), len(m.Templates))
 	return 0, nil
 }
 

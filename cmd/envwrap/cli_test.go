@@ -2,10 +2,14 @@ package main
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 )
 
 func TestManifestErrorsExit65WithPosition(t *testing.T) {
@@ -108,5 +112,42 @@ func TestCheckPrintsNamesNotValues(t *testing.T) {
 	writeManifest(t, dir, "version: 1\nsecrets:\n  - {from: \"file://gone.env\", prefix: X_}\n")
 	if res := envwrap(t, dir, nil, "check", "--resolve"); res.code != exitFetch {
 		t.Errorf("check --resolve with a missing file: exit %d, want %d", res.code, exitFetch)
+	}
+}
+
+// TestStopReachesWhatTheChildLeft stops envwrap while its child waits for
+// a grandchild, and checks that the grandchild does not outlive envwrap.
+func TestStopReachesWhatTheChildLeft(t *testing.T) {
+	dir := t.TempDir()
+	writeManifest(t, dir, "version: 1\nprocess: {stop_timeout: 5s}\n")
+	pidFile := filepath.Join(dir, "grandchild.pid")
+	cmd := exec.Command(os.Args[0], childArgs("grandparent", pidFile)...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "ENVWRAP_TEST_AS_ENVWRAP=1", "GORACE=atexit_sleep_ms=0")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var gc int
+	deadline := time.Now().Add(10 * time.Second)
+	for gc == 0 && time.Now().Before(deadline) {
+		if b, err := os.ReadFile(pidFile); err == nil {
+			gc, _ = strconv.Atoi(string(b))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if gc == 0 {
+		_ = cmd.Process.Kill()
+		t.Fatal("the grandchild never started")
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	_ = cmd.Wait()
+	if code := cmd.ProcessState.ExitCode(); code != 143 {
+		t.Errorf("envwrap exited %d, want 143", code)
+	}
+	if err := syscall.Kill(gc, 0); err == nil {
+		_ = syscall.Kill(gc, syscall.SIGKILL)
+		t.Errorf("grandchild %d outlived envwrap", gc)
 	}
 }

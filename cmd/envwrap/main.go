@@ -179,14 +179,14 @@ func exitCode(err error) int {
 	var inj *injectError
 	var rnd *renderError
 	switch {
+	case errors.As(err, &inj):
+		return exitEnv
 	case errors.As(err, &start):
 		return start.Code
 	case manifest.IsManifestError(err):
 		return exitManifest
 	case errors.As(err, &fetch):
 		return exitFetch
-	case errors.As(err, &inj):
-		return exitEnv
 	case errors.As(err, &rnd):
 		return exitRender
 	case errors.As(err, new(*manifest.ReadError)):

@@ -61,6 +61,19 @@ func child(args []string) int {
 			return 99
 		}
 		return 0
+	case "sleep":
+		time.Sleep(time.Minute)
+		return 0
+	case "grandparent": // start a grandchild, record its PID, wait for it
+		gc := exec.Command(os.Args[0], "-child", "sleep")
+		if err := gc.Start(); err != nil {
+			return 96
+		}
+		if err := os.WriteFile(args[1], []byte(fmt.Sprint(gc.Process.Pid)), 0o600); err != nil {
+			return 95
+		}
+		_ = gc.Wait()
+		return 0
 	case "report":
 		b, _ := json.Marshal(report{Args: args[2:], Env: os.Environ()})
 		if err := os.WriteFile(args[1], b, 0o600); err != nil {

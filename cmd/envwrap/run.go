@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -94,10 +95,24 @@ func superviseAndWatch(opts *options, m *manifest.Manifest, files *files,
 	if werr := <-watched; werr != nil {
 		opts.log.Warn("rotation stopped", "err", werr)
 	}
+	if errors.Is(err, syscall.E2BIG) {
+		err = &injectError{fmt.Errorf("the environment (%d bytes in %d variables) and the "+
+			"arguments are more than the kernel takes; write large secrets to files: %w",
+			size(set.state.Env), len(set.state.Env), err)}
+	}
 	if err != nil {
 		return exitCode(err), err
 	}
 	return code, nil
+}
+
+// size is what strs take on the new process's stack, NULs included.
+func size(strs []string) int {
+	n := 0
+	for _, s := range strs {
+		n += len(s) + 1
+	}
+	return n
 }
 
 func policy(p manifest.Process) supervise.Policy {
@@ -182,10 +197,7 @@ func prepare(ctx context.Context, opts *options, m *manifest.Manifest,
 // fetchAll resolves every secret and derives the child's environment and
 // the templates' data from them.
 func fetchAll(ctx context.Context, opts *options, m *manifest.Manifest) (*resolvedSet, error) {
-	sources, err := buildSources(ctx, m)
-	if err != nil {
-		return nil, err
-	}
+	sources := buildSources(ctx, m)
 	secrets, err := resolve(ctx, opts, m, sources)
 	if err != nil {
 		return nil, err
@@ -236,7 +248,7 @@ func collect(log *slog.Logger, m *manifest.Manifest, results map[string]source.R
 
 // buildSources makes the backends the manifest's references need, and
 // only those: a manifest of files never touches AWS configuration.
-func buildSources(ctx context.Context, m *manifest.Manifest) (map[string]source.Source, error) {
+func buildSources(ctx context.Context, m *manifest.Manifest) map[string]source.Source {
 	need := make(map[string]bool)
 	for _, s := range m.Secrets {
 		need[s.From.Scheme] = true
@@ -245,14 +257,19 @@ func buildSources(ctx context.Context, m *manifest.Manifest) (map[string]source.
 		source.SchemeFile: file.New(filepath.Dir(m.File)),
 	}
 	if !need[source.SchemeSecretsManager] && !need[source.SchemeParameterStore] {
-		return sources, nil
+		return sources
 	}
 	o := awscfg.Options{Region: m.AWS.Region, Endpoint: m.AWS.Endpoint}
 	cfg, err := awscfg.Load(ctx, o)
 	if err != nil {
-		return nil, &fetchError{[]error{fmt.Errorf("aws: %w", err)}}
+		// Each AWS reference fails with this error, so that optional ones
+		// are only logged and required ones are named.
+		broken := source.Broken(source.Permanent(fmt.Errorf("aws: %w", err)))
+		sources[source.SchemeSecretsManager] = broken
+		sources[source.SchemeParameterStore] = broken
+		return sources
 	}
 	sources[source.SchemeSecretsManager] = awssm.New(awscfg.SecretsManagerClient(cfg, o))
 	sources[source.SchemeParameterStore] = ssmsource.New(awscfg.SSMClient(cfg, o))
-	return sources, nil
+	return sources
 }

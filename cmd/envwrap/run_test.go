@@ -197,3 +197,48 @@ func TestCanaryNeverPrinted(t *testing.T) {
 		})
 	}
 }
+
+func TestBrokenAWSConfigFailsOnlyAWSReferences(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "dev.env"), []byte("A=1\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	body := `version: 1
+aws: {endpoint: "ftp://127.0.0.1:1"}
+secrets:
+  - {env: A, from: "file://dev.env#A"}
+  - {env: B, from: "aws-sm://anything", optional: true}
+`
+	writeManifest(t, dir, body)
+	out := filepath.Join(dir, "report.json")
+	res := envwrap(t, dir, nil, childArgs("report", out)...)
+	if res.code != 0 {
+		t.Fatalf("exit %d, want 0 with the optional AWS secret skipped:\n%s", res.code, res.stderr)
+	}
+	if a, _ := readReport(t, out).lookup("A"); a != "1" {
+		t.Errorf("A = %q, want 1", a)
+	}
+	writeManifest(t, dir, strings.Replace(body, ", optional: true", "", 1))
+	res = envwrap(t, dir, nil, childArgs("exit", "0")...)
+	if res.code != exitFetch || !strings.Contains(res.stderr, "aws-sm://anything") ||
+		!strings.Contains(res.stderr, "ftp://127.0.0.1:1") {
+		t.Errorf("required: exit %d, stderr %q; want %d naming the reference and endpoint",
+			res.code, res.stderr, exitFetch)
+	}
+}
+
+func TestEnvironmentTooLargeInTotal(t *testing.T) {
+	dir := t.TempDir()
+	var b strings.Builder
+	for i := range 20 {
+		fmt.Fprintf(&b, "V%02d=%s\n", i, strings.Repeat("x", 120<<10))
+	}
+	if err := os.WriteFile(filepath.Join(dir, "big.env"), []byte(b.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	writeManifest(t, dir, "version: 1\nsecrets:\n  - {from: \"file://big.env\", prefix: \"\"}\n")
+	res := envwrap(t, dir, nil, childArgs("exit", "0")...)
+	if res.code != exitEnv || !strings.Contains(res.stderr, "more than the kernel takes") {
+		t.Errorf("exit %d, stderr %q; want %d", res.code, res.stderr, exitEnv)
+	}
+}

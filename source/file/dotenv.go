@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"unicode/utf8"
 )
 
 var dotenvName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_.]*$`)
@@ -31,6 +32,11 @@ func parseDotenv(data []byte) (map[string]string, error) {
 		value, used, err := dotenvValue(strings.TrimLeft(rest, " \t"), lines[i+1:])
 		if err != nil {
 			return nil, fmt.Errorf("%d: %s: %w", lineNo, name, err)
+		}
+		if !utf8.ValidString(value) {
+			// JSON, which carries the values on, would replace the bytes.
+			return nil, fmt.Errorf("%d: %s: value is not valid UTF-8; keep it in a raw file",
+				lineNo, name)
 		}
 		i += used
 		vars[name] = value

@@ -54,23 +54,28 @@ func (s *Source) Fetch(_ context.Context, refs []source.Ref) []source.Result {
 
 func (s *Source) read(ref source.Ref) (source.Secret, error) {
 	path := s.path(ref.Locator)
-	data, err := os.ReadFile(path)
+	info, err := os.Stat(path)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		return source.Secret{}, source.Permanent(fmt.Errorf("file: %s: %w", path, source.ErrNotFound))
 	case err != nil:
 		return source.Secret{}, source.Permanent(fmt.Errorf("file: %w", err))
+	case !info.Mode().IsRegular():
+		// A FIFO or a device could block the read for ever, past every
+		// deadline and signal.
+		return source.Secret{}, source.Permanent(fmt.Errorf("file: %s is not a regular file", path))
 	}
-	info, err := os.Stat(path)
+	data, err := os.ReadFile(path)
 	if err != nil {
-		return source.Secret{}, fmt.Errorf("file: %w", err)
+		return source.Secret{}, source.Permanent(fmt.Errorf("file: %w", err))
 	}
 	value, err := decode(path, Format(ref), data)
 	if err != nil {
 		return source.Secret{}, source.Permanent(err)
 	}
 	version := info.ModTime().UTC().Format("2006-01-02T15:04:05.000000000Z")
-	return source.Secret{Ref: ref, Version: version, Value: value}, nil
+	return source.Secret{Ref: ref, Version: version, Value: value,
+		Composite: Format(ref) == "dotenv"}, nil
 }
 
 func (s *Source) path(locator string) string {

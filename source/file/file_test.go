@@ -6,8 +6,10 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
+	"github.com/envwrap/envwrap/secret"
 	"github.com/envwrap/envwrap/source"
 )
 
@@ -127,5 +129,39 @@ func TestErrorsNameFileNeverValue(t *testing.T) {
 	}
 	if err := fetchOne(t, dir, "file://missing").Err; !errors.Is(err, source.ErrNotFound) {
 		t.Errorf("missing file: %v does not wrap ErrNotFound", err)
+	}
+}
+
+func TestRefusesWhatCouldBlockOrCorrupt(t *testing.T) {
+	dir := t.TempDir()
+	if err := syscall.Mkfifo(filepath.Join(dir, "fifo"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	write(t, dir, "latin.env", "LATIN=caf\xe9\n")
+	cases := map[string]string{
+		"file://fifo":      "fifo is not a regular file",
+		"file://latin.env": "latin.env:1: LATIN: value is not valid UTF-8",
+	}
+	for raw, want := range cases {
+		res := fetchOne(t, dir, raw)
+		if res.Err == nil || !strings.Contains(res.Err.Error(), want) {
+			t.Errorf("%s: error %v, want %q", raw, res.Err, want)
+		}
+	}
+	if !fetchOne(t, dir, "file://latin.env?format=raw").Secret.Value.Equal(
+		secret.FromString("LATIN=caf\xe9\n")) {
+		t.Error("a raw file did not keep its bytes")
+	}
+}
+
+func TestDotenvIsComposite(t *testing.T) {
+	dir := t.TempDir()
+	write(t, dir, "a.env", "A=1\n")
+	write(t, dir, "a.json", `{"A":"1"}`)
+	if !fetchOne(t, dir, "file://a.env").Secret.Composite {
+		t.Error("a dotenv file is not marked Composite")
+	}
+	if fetchOne(t, dir, "file://a.json").Secret.Composite {
+		t.Error("a JSON file, stored as written, is marked Composite")
 	}
 }
