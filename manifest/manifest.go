@@ -23,6 +23,8 @@ type Manifest struct {
 	Defaults    Defaults
 	Secrets     []Secret
 	Templates   []Template
+	Agent       *Agent // nil unless the manifest has an agent section
+	Health      Health
 	Environment Environment
 	Process     Process
 }

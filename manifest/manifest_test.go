@@ -233,7 +233,7 @@ func TestParseErrors(t *testing.T) {
 	tests := []struct{ name, yaml, want string }{
 		{"unknown top-level key", v1 + "secret:\n  - from: aws-sm://a\n",
 			"envwrap.yaml:2:1: secret: unknown key; allowed here: version, aws, vault, " +
-				"defaults, secrets, templates, environment, process"},
+				"defaults, secrets, templates, environment, process, agent, health"},
 		{"unknown key in a secret", sm + "  - from: aws-sm://a\n    env: A\n    optinal: true\n",
 			"envwrap.yaml:5:5: secrets[0].optinal: unknown key; allowed here: " +
 				"from, env, prefix, as, optional, recursive, refresh"},
@@ -302,7 +302,7 @@ func TestParseErrors(t *testing.T) {
 			"envwrap.yaml:3:1: invalid YAML: did not find expected node content"},
 		{"not a mapping", "- version: 1\n",
 			"envwrap.yaml:1:1: want a mapping of version, aws, vault, defaults, secrets, " +
-				"templates, environment, process, got a list"},
+				"templates, environment, process, agent, health, got a list"},
 		{"version missing", "aws: {region: x}\n",
 			"envwrap.yaml:1:1: version: is required; this release reads version 1"},
 		{"version 2", "version: 2\n",

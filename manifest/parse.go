@@ -17,6 +17,7 @@ import (
 
 var topKeys = []string{
 	"version", "aws", "vault", "defaults", "secrets", "templates", "environment", "process",
+	"agent", "health",
 }
 
 // Parse validates a manifest held in data; file names it in errors.
@@ -78,6 +79,8 @@ func (c *collector) top(m *Manifest, root *yaml.Node) {
 	c.secrets(m, fs)
 	c.templates(m, fs)
 	c.templateNames(m, root)
+	c.agent(m, fs)
+	c.health(m, fs)
 }
 
 func (c *collector) version(m *Manifest, root *yaml.Node, fs map[string]field) {

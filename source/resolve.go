@@ -22,8 +22,10 @@ type Resolver struct {
 	// included; 0 means no bound beyond ctx.
 	Deadline time.Duration
 	// Backoff is the first retry delay, doubled each attempt up to
-	// MaxBackoff, with full jitter; zeros mean 250ms and 10s.
+	// MaxBackoff, with jitter; zeros mean 250ms and 10s.
 	Backoff, MaxBackoff time.Duration
+	// OnResult, if set, is told of every attempt's result; metrics use it.
+	OnResult func(ref Ref, err error)
 }
 
 // Resolve fetches every reference once, however many times it appears,
@@ -158,6 +160,9 @@ func (r *Resolver) sleep(ctx context.Context, attempt int) bool {
 }
 
 func (r *Resolver) logResult(ref Ref, res Result, attempt int, took time.Duration) {
+	if r.OnResult != nil {
+		r.OnResult(ref, res.Err)
+	}
 	log := r.Logger
 	if log == nil {
 		return

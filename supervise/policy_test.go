@@ -6,7 +6,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -58,7 +57,7 @@ func helperPolicySupervisor() int {
 	s := supervise.New(supervise.Config{
 		Argv:   []string{os.Args[0]},
 		Env:    withEnv(os.Environ(), envMode+"=failing"),
-		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Logger: debugLogger(os.Stderr),
 		Policy: supervise.Policy{OnFailure: true, Backoff: backoff},
 	})
 	code, err := s.Run(context.Background())

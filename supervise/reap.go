@@ -62,12 +62,15 @@ func (l *loop) exited(ws syscall.WaitStatus) {
 func (l *loop) afterExit() {
 	r := l.restart
 	if r == nil {
-		if !l.scheduleRespawn() {
+		respawn := l.scheduleRespawn()
+		l.exitHook(respawn)
+		if !respawn {
 			l.stopGroup()
 			l.finish(l.status, nil)
 		}
 		return
 	}
+	l.exitHook(false)
 	l.restart = nil
 	err := l.start(r.env)
 	for _, reply := range r.replies {
@@ -75,6 +78,12 @@ func (l *loop) afterExit() {
 	}
 	if err != nil {
 		l.finish(startCode(err), err)
+	}
+}
+
+func (l *loop) exitHook(restarting bool) {
+	if l.cfg.OnExit != nil {
+		l.cfg.OnExit(l.status, restarting)
 	}
 }
 

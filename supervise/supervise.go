@@ -68,6 +68,10 @@ type Config struct {
 	// Policy says what happens when the child exits on its own. The zero
 	// value ends Run with the child's status.
 	Policy Policy
+
+	// OnExit, if set, is told of every exit of a child: its status, and
+	// whether the policy restarts it. Metrics use it.
+	OnExit func(code int, restarting bool)
 }
 
 // Policy restarts a child that failed, with exponential backoff.

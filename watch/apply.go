@@ -9,6 +9,8 @@ import (
 	"syscall"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/envwrap/envwrap/manifest"
 	"github.com/envwrap/envwrap/source"
 )
@@ -112,12 +114,21 @@ func (w *Watcher) act(ctx context.Context, restart bool, signals []syscall.Signa
 	}
 	for _, sig := range signals {
 		if err := w.cfg.Child.Signal(sig); err != nil {
-			w.log.Warn("cannot signal the child", "signal", sig.String(), "err", err)
+			w.log.Warn("cannot signal the child", "signal", signalName(sig), "err", err)
 			continue
 		}
 		out.Signalled = append(out.Signalled, sig)
-		w.log.Info("signalled the child after a change", "signal", sig.String())
+		w.log.Info("signalled the child after a change", "signal", signalName(sig))
 	}
+}
+
+// signalName is SIGHUP rather than Go's "hangup", as supervise and the
+// manifest name signals.
+func signalName(sig syscall.Signal) string {
+	if name := unix.SignalName(sig); name != "" {
+		return name
+	}
+	return sig.String()
 }
 
 func (w *Watcher) restart(ctx context.Context, out *Outcome) {

@@ -40,6 +40,7 @@ func (w *Watcher) moved(ctx context.Context, c source.Checker, ts []*target) []*
 	now := time.Now()
 	for i, v := range versions {
 		t := ts[i]
+		w.checked(t.ref, v.Err)
 		switch {
 		case v.Err != nil:
 			w.failed(t, v.Err, now)
@@ -71,6 +72,7 @@ func (w *Watcher) fetch(ctx context.Context, src source.Source, ts []*target,
 		now := time.Now()
 		for i, res := range results {
 			t := byRef[batch[i].Target()]
+			w.checked(t.ref, res.Err)
 			if res.Err != nil {
 				w.failed(t, res.Err, now)
 				continue
@@ -107,4 +109,10 @@ func (w *Watcher) failed(t *target, err error, now time.Time) {
 	wait := t.retry(now)
 	w.log.Warn("refresh failed; keeping the last good value", "ref", t.ref.Raw,
 		"err", err, "next_try", wait.Round(time.Millisecond).String())
+}
+
+func (w *Watcher) checked(ref source.Ref, err error) {
+	if w.cfg.OnCheck != nil {
+		w.cfg.OnCheck(ref, err)
+	}
 }

@@ -60,6 +60,8 @@ type Config struct {
 	// OnApply, if set, is called after each action with what was done;
 	// metrics and tests use it.
 	OnApply func(Outcome)
+	// OnCheck, if set, is told of every version check and fetch.
+	OnCheck func(ref source.Ref, err error)
 }
 
 // Outcome is what one round of changes led to.

@@ -14,6 +14,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/envwrap/envwrap/health"
 	"github.com/envwrap/envwrap/manifest"
 	"github.com/envwrap/envwrap/supervise"
 )
@@ -38,6 +39,8 @@ const usage = `envwrap fetches secrets and runs a command with them.
 USAGE
   envwrap [flags] -- command [args...]   run command with the secrets
   envwrap [flags] render                 fetch, write every template's file, exit
+  envwrap [flags] agent                  no child: keep files fresh, notify an app
+  envwrap probe URL                      exit 0 if URL answers 2xx (health checks)
   envwrap [flags] check [--resolve]      validate the manifest (and fetch, render)
   envwrap version                        print the version
 
@@ -46,6 +49,8 @@ FLAGS
   --log-level LEVEL      debug, info, warn or error (default info)
   --log-format FORMAT    text or json (default text)
   --fetch-timeout DUR    total time for fetching, retries included (default 1m)
+  --listen ADDR          serve /livez, /readyz, /metrics on ADDR (default: the
+                         manifest's health.listen; none without it)
   -h, --help             show this help
 
 EXIT STATUS
@@ -68,7 +73,9 @@ type options struct {
 	logLevel     string
 	logFormat    string
 	fetchTimeout time.Duration
+	listen       string
 	log          *slog.Logger
+	metrics      *health.Metrics // nil without a health listener
 }
 
 func main() {
@@ -109,6 +116,10 @@ func dispatch(opts *options, rest []string) (int, error) {
 		return check(opts, rest[1:])
 	case "render":
 		return renderOnce(opts, rest[1:])
+	case "agent":
+		return runAgent(opts, rest[1:])
+	case "probe":
+		return probe(rest[1:])
 	case "version":
 		fmt.Println(versionLine())
 		return 0, nil
@@ -126,6 +137,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, []string, error) {
 	fs.StringVar(&opts.logLevel, "log-level", "info", "")
 	fs.StringVar(&opts.logFormat, "log-format", "text", "")
 	fs.DurationVar(&opts.fetchTimeout, "fetch-timeout", time.Minute, "")
+	fs.StringVar(&opts.listen, "listen", "", "")
 	// flag.Parse swallows "--"; stop before it so that the command after
 	// it is never mistaken for a subcommand.
 	end := slices.Index(args, "--")

@@ -8,8 +8,10 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -61,6 +63,8 @@ func child(args []string) int {
 			return 99
 		}
 		return 0
+	case "hupcount": // write the PID, then count SIGHUPs into a file
+		return hupCount(args[1], args[2])
 	case "sleep":
 		time.Sleep(time.Minute)
 		return 0
@@ -74,6 +78,8 @@ func child(args []string) int {
 		}
 		_ = gc.Wait()
 		return 0
+	case "rotate": // see rotation_test.go
+		return rotateChild(args[1:])
 	case "report":
 		b, _ := json.Marshal(report{Args: args[2:], Env: os.Environ()})
 		if err := os.WriteFile(args[1], b, 0o600); err != nil {
@@ -82,6 +88,27 @@ func child(args []string) int {
 		return 0
 	}
 	return 98
+}
+
+// hupCount writes its PID to pidFile and the number of SIGHUPs received
+// so far to countFile, until SIGTERM.
+func hupCount(pidFile, countFile string) int {
+	sigs := make(chan os.Signal, 8)
+	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGTERM)
+	if err := os.WriteFile(pidFile, []byte(fmt.Sprint(os.Getpid())), 0o600); err != nil {
+		return 94
+	}
+	n := 0
+	for sig := range sigs {
+		if sig == syscall.SIGTERM {
+			return 0
+		}
+		n++
+		if err := os.WriteFile(countFile, []byte(fmt.Sprint(n)), 0o600); err != nil {
+			return 93
+		}
+	}
+	return 0
 }
 
 // result is how one envwrap run ended.

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/envwrap/envwrap/health"
 	"github.com/envwrap/envwrap/manifest"
 	"github.com/envwrap/envwrap/source"
 	"github.com/envwrap/envwrap/source/awscfg"
@@ -52,6 +53,11 @@ func runChild(opts *options, argv []string) (int, error) {
 	if err != nil {
 		return exitCode(err), err
 	}
+	srv, err := startHealth(opts, m)
+	if err != nil {
+		return exitUsage, err
+	}
+	defer srv.Close()
 	set, sig, err := prepareUntilSignal(opts, m, files, sigs)
 	if sig != 0 {
 		opts.log.Info("interrupted before the command started", "signal", sig.String())
@@ -61,6 +67,7 @@ func runChild(opts *options, argv []string) (int, error) {
 		return exitCode(err), err
 	}
 	defer files.remove(opts.log, m)
+	srv.SetReady()
 	sup := supervise.New(supervise.Config{
 		Argv:        argv,
 		Env:         set.state.Env,
@@ -69,6 +76,7 @@ func runChild(opts *options, argv []string) (int, error) {
 		Signals:     sigs,
 		Logger:      opts.log,
 		Policy:      policy(m.Process),
+		OnExit:      opts.metrics.Exited,
 	})
 	return superviseAndWatch(opts, m, files, set, sup)
 }
@@ -78,16 +86,7 @@ func runChild(opts *options, argv []string) (int, error) {
 func superviseAndWatch(opts *options, m *manifest.Manifest, files *files,
 	set *resolvedSet, sup *supervise.Supervisor) (int, error) {
 	ctx, cancel := context.WithCancel(context.Background())
-	w := watch.New(watch.Config{
-		Manifest:           m,
-		Sources:            set.sources,
-		Files:              files.watched(m),
-		Child:              sup,
-		Inherited:          os.Environ(),
-		Initial:            set.state,
-		Logger:             opts.log,
-		MinRestartInterval: m.Process.MinRestartInterval,
-	})
+	w := newWatcher(opts, m, files, set, sup)
 	watched := make(chan error, 1)
 	go func() { watched <- w.Run(ctx) }()
 	code, err := sup.Run(context.Background())
@@ -113,6 +112,29 @@ func size(strs []string) int {
 		n += len(s) + 1
 	}
 	return n
+}
+
+// newWatcher sets up rotation for child, reporting to the metrics.
+func newWatcher(opts *options, m *manifest.Manifest, files *files, set *resolvedSet,
+	child watch.Child) *watch.Watcher {
+	return watch.New(watch.Config{
+		Manifest:           m,
+		Sources:            set.sources,
+		Files:              files.watched(m),
+		Child:              child,
+		Inherited:          os.Environ(),
+		Initial:            set.state,
+		Logger:             opts.log,
+		MinRestartInterval: m.Process.MinRestartInterval,
+		OnCheck: func(ref source.Ref, err error) {
+			opts.metrics.Fetched(ref.Scheme, ref.Raw, err)
+		},
+		OnApply: func(out watch.Outcome) {
+			if out.Err == nil {
+				opts.metrics.Rotated(out.Restarted)
+			}
+		},
+	})
 }
 
 func policy(p manifest.Process) supervise.Policy {
@@ -197,7 +219,7 @@ func prepare(ctx context.Context, opts *options, m *manifest.Manifest,
 // fetchAll resolves every secret and derives the child's environment and
 // the templates' data from them.
 func fetchAll(ctx context.Context, opts *options, m *manifest.Manifest) (*resolvedSet, error) {
-	sources := buildSources(ctx, m)
+	sources := buildSources(ctx, m, opts.metrics)
 	secrets, err := resolve(ctx, opts, m, sources)
 	if err != nil {
 		return nil, err
@@ -217,7 +239,10 @@ func resolve(ctx context.Context, opts *options, m *manifest.Manifest,
 	for i, s := range m.Secrets {
 		refs[i] = s.From
 	}
-	r := &source.Resolver{Sources: sources, Logger: opts.log, Deadline: opts.fetchTimeout}
+	r := &source.Resolver{Sources: sources, Logger: opts.log, Deadline: opts.fetchTimeout,
+		OnResult: func(ref source.Ref, err error) {
+			opts.metrics.Fetched(ref.Scheme, ref.Raw, err)
+		}}
 	results := r.Resolve(ctx, refs)
 	return collect(opts.log, m, results)
 }
@@ -248,7 +273,8 @@ func collect(log *slog.Logger, m *manifest.Manifest, results map[string]source.R
 
 // buildSources makes the backends the manifest's references need, and
 // only those: a manifest of files never touches AWS configuration.
-func buildSources(ctx context.Context, m *manifest.Manifest) map[string]source.Source {
+func buildSources(ctx context.Context, m *manifest.Manifest,
+	metrics *health.Metrics) map[string]source.Source {
 	need := make(map[string]bool)
 	for _, s := range m.Secrets {
 		need[s.From.Scheme] = true
@@ -259,7 +285,8 @@ func buildSources(ctx context.Context, m *manifest.Manifest) map[string]source.S
 	if !need[source.SchemeSecretsManager] && !need[source.SchemeParameterStore] {
 		return sources
 	}
-	o := awscfg.Options{Region: m.AWS.Region, Endpoint: m.AWS.Endpoint}
+	o := awscfg.Options{Region: m.AWS.Region, Endpoint: m.AWS.Endpoint,
+		OnCall: metrics.Called}
 	cfg, err := awscfg.Load(ctx, o)
 	if err != nil {
 		// Each AWS reference fails with this error, so that optional ones

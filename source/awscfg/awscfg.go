@@ -16,9 +16,11 @@ import (
 	"net/url"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	"github.com/aws/smithy-go/middleware"
 )
 
 // Options are the manifest's aws settings. The zero Options leaves
@@ -30,6 +32,9 @@ type Options struct {
 	// Endpoint replaces the AWS endpoint of every service, for local
 	// emulators only. Empty means the real AWS endpoints.
 	Endpoint string
+	// OnCall, if set, is told of every API call made: the backend
+	// ("aws-sm" or "ssm"), the operation and its error. Metrics use it.
+	OnCall func(backend, operation string, err error)
 }
 
 // Load builds the configuration the AWS backends use: credentials and
@@ -60,8 +65,33 @@ func Load(ctx context.Context, o Options) (aws.Config, error) {
 	if o.Endpoint != "" {
 		cfg.BaseEndpoint = aws.String(o.Endpoint)
 	}
+	if o.OnCall != nil {
+		cfg.APIOptions = append(cfg.APIOptions, counter(o.OnCall))
+	}
 	return cfg, nil
 }
+
+// counter adds a step to every call that reports it to onCall.
+func counter(onCall func(backend, operation string, err error)) func(*middleware.Stack) error {
+	step := middleware.InitializeMiddlewareFunc("envwrapCallCounter",
+		func(ctx context.Context, in middleware.InitializeInput,
+			next middleware.InitializeHandler) (middleware.InitializeOutput,
+			middleware.Metadata, error) {
+			out, md, err := next.HandleInitialize(ctx, in)
+			backend := awsmiddleware.GetServiceID(ctx)
+			if b, ok := backends[backend]; ok {
+				backend = b
+			}
+			onCall(backend, awsmiddleware.GetOperationName(ctx), err)
+			return out, md, err
+		})
+	return func(stack *middleware.Stack) error {
+		return stack.Initialize.Add(step, middleware.After)
+	}
+}
+
+// backends names the SDK's service ids as envwrap's schemes.
+var backends = map[string]string{"Secrets Manager": "aws-sm", "SSM": "ssm"}
 
 // SecretsManagerClient returns a Secrets Manager client for cfg with the
 // manifest's endpoint, if any, applied to the client itself.
