@@ -130,8 +130,8 @@ agent:
   notify: {`+notify+`}
 health: {listen: "`+listen+`"}
 `)
-	started(t, dir, []string{"ENVWRAP_TEST_AS_ENVWRAP=1"}, os.Args[0], "--log-level", "debug",
-		"agent")
+	agent := started(t, dir, []string{"ENVWRAP_TEST_AS_ENVWRAP=1"}, os.Args[0],
+		"--log-level", "debug", "agent")
 	conf := filepath.Join(dir, "app.conf")
 	eventually(t, "the first render", func() bool {
 		b, _ := os.ReadFile(conf)
@@ -169,6 +169,12 @@ health: {listen: "`+listen+`"}
 	}
 	if strings.Contains(metrics, canary) {
 		t.Error("metrics show a secret value")
+	}
+	if err := agent.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := agent.Wait(); err != nil {
+		t.Errorf("the agent did not stop cleanly on SIGTERM: %v", err)
 	}
 }
 
