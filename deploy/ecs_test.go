@@ -177,8 +177,7 @@ func checkECSContainer(t *testing.T, file string, c *types.ContainerDefinition) 
 
 // ecsManifest reads the envwrap manifest a container runs with: the file
 // that dockerfile copies to the container's --config path.
-func ecsManifest(t *testing.T, dockerfile string, argv []string) (*manifest.Manifest,
-	map[string]plannedSection) {
+func ecsManifest(t *testing.T, dockerfile string, argv []string) *manifest.Manifest {
 	t.Helper()
 	config := configFlag(argv)
 	src := copiedTo(t, dockerfile, config)
@@ -202,11 +201,7 @@ func TestECSWrapper(t *testing.T) {
 	if c.LinuxParameters != nil && deref(c.LinuxParameters.InitProcessEnabled) {
 		t.Error("initProcessEnabled: envwrap reaps orphans itself")
 	}
-	m, planned := ecsManifest(t, "ecs/app.Dockerfile", ep)
-	if len(planned) > 0 {
-		t.Errorf("the wrapper uses only built features, yet its manifest has %v",
-			sortedKeys(planned))
-	}
+	m := ecsManifest(t, "ecs/app.Dockerfile", ep)
 	if c.StopTimeout == nil || float64(*c.StopTimeout) <= m.Process.StopTimeout.Seconds() {
 		t.Errorf("stopTimeout %v: want it above process.stop_timeout %v, so that envwrap, "+
 			"not the ECS agent, escalates to SIGKILL", deref(c.StopTimeout), m.Process.StopTimeout)
@@ -222,19 +217,19 @@ func TestECSSidecar(t *testing.T) {
 		t.Errorf("pidMode %q: want task, so that envwrap can find and signal the app", td.PidMode)
 	}
 	agent, app := container(t, td, "envwrap"), container(t, td, "api")
-	if args := agent.Command; len(args) == 0 || args[len(args)-1] != "agent" { // PLANNED(agent)
+	if args := agent.Command; len(args) == 0 || args[len(args)-1] != "agent" {
 		t.Errorf("envwrap: want the agent subcommand, have %q", args)
 	}
 	if !dependsHealthy(app, deref(agent.Name)) {
 		t.Errorf("api: want dependsOn envwrap with condition HEALTHY")
 	}
-	m, planned := ecsManifest(t, "ecs/agent.Dockerfile", agent.Command)
-	checkHealthCheck(t, agent, planned)
+	m := ecsManifest(t, "ecs/agent.Dockerfile", agent.Command)
+	checkHealthCheck(t, agent, m)
 	if deref(agent.User) != deref(app.User) {
 		t.Errorf("envwrap runs as %q, api as %q: without CAP_KILL one UID may signal only its "+
 			"own, and the 0600 files are for that UID", deref(agent.User), deref(app.User))
 	}
-	if a := agentOf(t, "envwrap", planned); a.Notify.ProcessName == "" && a.Notify.PIDFile == "" {
+	if a := agentOf(t, "envwrap", m); a.ProcessName == "" && a.PIDFile == "" {
 		t.Error("agent.notify: name the app to signal")
 	}
 	checkTaskVolume(t, td, agent, app, m)
@@ -252,19 +247,19 @@ func dependsHealthy(c *types.ContainerDefinition, on string) bool {
 // checkHealthCheck wants the container's health check to probe /readyz on
 // the port the manifest's health listener binds. HEALTHY needs it. The
 // check runs inside the distroless image, which has no shell and no curl,
-// so it runs envwrap itself. PLANNED(probe): `envwrap probe URL`, exit 0
-// on a 2xx answer, is assumed; it is not part of issue 6's plan yet.
-func checkHealthCheck(t *testing.T, agent *types.ContainerDefinition,
-	planned map[string]plannedSection) {
+// so it runs `envwrap probe URL`, which exits 0 on a 2xx answer within
+// five seconds and 1 otherwise.
+func checkHealthCheck(t *testing.T, agent *types.ContainerDefinition, m *manifest.Manifest) {
 	t.Helper()
 	hc := agent.HealthCheck
 	if hc == nil || len(hc.Command) < 2 || hc.Command[0] != "CMD" {
 		t.Fatal("envwrap: want a healthCheck in exec form, [CMD, ...]: the image has no shell")
 	}
-	if hc.Command[1] != "/envwrap" {
-		t.Errorf("envwrap: healthCheck runs %s; the image holds only /envwrap", hc.Command[1])
+	if len(hc.Command) != 4 || hc.Command[1] != "/envwrap" || hc.Command[2] != "probe" {
+		t.Errorf("envwrap: healthCheck %q: want [CMD, /envwrap, probe, URL]; "+
+			"the image holds only /envwrap", hc.Command)
 	}
-	host, port := healthOf(t, "envwrap", planned)
+	host, port := healthOf(t, "envwrap", m)
 	var probe *url.URL
 	for _, arg := range hc.Command {
 		if u, err := url.Parse(arg); err == nil && u.Scheme == "http" {

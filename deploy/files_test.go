@@ -92,7 +92,7 @@ func templateSources(t *testing.T) map[string]bool {
 	t.Helper()
 	used := make(map[string]bool)
 	for _, m := range envwrapManifests(t) {
-		parsed, _ := parseEnvwrap(t, m)
+		parsed := parseEnvwrap(t, m)
 		for _, tmpl := range parsed.Templates {
 			if tmpl.Source != "" {
 				used[filepath.Base(tmpl.Source)] = true

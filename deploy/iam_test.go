@@ -172,7 +172,7 @@ func TestTaskRolePolicy(t *testing.T) {
 	grants := decodePolicy(t, file)
 	checkLeastPrivilege(t, file, grants)
 	for _, m := range envwrapManifests(t) {
-		parsed, _ := parseEnvwrap(t, m)
+		parsed := parseEnvwrap(t, m)
 		for _, s := range parsed.Secrets {
 			for action, arn := range requests(s.From) {
 				if !allows(grants, action, arn) {

@@ -237,14 +237,31 @@ func checkFinal(t *testing.T, final []instruction, base, builder, binary string)
 	}
 }
 
-// TestImageBinaryIsStatic builds envwrap with the Dockerfile's go build
-// command, word for word, in a copy of the build context filtered by
-// .dockerignore, and checks that the binary is statically linked, holds
-// no path of the build machine, and prints the stamped version.
+// TestImageBinaryIsStatic builds envwrap as the Dockerfile does and
+// checks that the binary is statically linked, holds no path of the build
+// machine, and prints the stamped version.
 func TestImageBinaryIsStatic(t *testing.T) {
 	if runtime.GOOS != "linux" {
 		t.Skip("the image is linux; the binary is checked as ELF")
 	}
+	const version = "v0.0.0-deploytest"
+	bin, context := buildImageBinary(t, version)
+	checkStatic(t, bin)
+	if bytes.Contains(readFile(t, bin), []byte(context)) {
+		t.Errorf("the binary holds the build directory %s: -trimpath did not apply", context)
+	}
+	out, err := exec.CommandContext(t.Context(), bin, "version").Output()
+	if err != nil || !strings.HasPrefix(string(out), "envwrap "+version+" ") {
+		t.Errorf("envwrap version printed %q (%v), want the stamped %s", out, err, version)
+	}
+}
+
+// buildImageBinary builds envwrap for this machine's platform with the
+// Dockerfile's go build command, word for word, in a copy of the build
+// context filtered by .dockerignore. It returns the binary and the
+// directory it was built in. It skips the test with -short.
+func buildImageBinary(t *testing.T, version string) (bin, context string) {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("builds envwrap")
 	}
@@ -252,13 +269,12 @@ func TestImageBinaryIsStatic(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the go command is needed to build the image's binary: %v", err)
 	}
-	const version = "v0.0.0-deploytest"
 	b := dockerBuild(t, map[string]string{
-		"VERSION": version, "TARGETOS": "linux", "TARGETARCH": runtime.GOARCH,
+		"VERSION": version, "TARGETOS": runtime.GOOS, "TARGETARCH": runtime.GOARCH,
 	})
-	context := filepath.Join(t.TempDir(), "src")
+	context = filepath.Join(t.TempDir(), "src")
 	copyContext(t, "..", context, dockerignore(t, "../.dockerignore"))
-	bin := filepath.Join(t.TempDir(), "envwrap")
+	bin = filepath.Join(t.TempDir(), "envwrap")
 	args := slices.Clone(b.args)
 	args[slices.Index(args, "-o")+1] = bin
 
@@ -268,14 +284,7 @@ func TestImageBinaryIsStatic(t *testing.T) {
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("go %s: %v\n%s", strings.Join(args, " "), err, out)
 	}
-	checkStatic(t, bin)
-	if bytes.Contains(readFile(t, bin), []byte(context)) {
-		t.Errorf("the binary holds the build directory %s: -trimpath did not apply", context)
-	}
-	out, err := exec.CommandContext(t.Context(), bin, "version").Output()
-	if err != nil || !strings.HasPrefix(string(out), "envwrap "+version+" ") {
-		t.Errorf("envwrap version printed %q (%v), want the stamped %s", out, err, version)
-	}
+	return bin, context
 }
 
 // checkStatic wants no program interpreter (the dynamic loader) and no

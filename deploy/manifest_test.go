@@ -2,77 +2,23 @@ package deploy
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 
-	"go.yaml.in/yaml/v3"
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/envwrap/envwrap/manifest"
 	"github.com/envwrap/envwrap/render"
 )
-
-// PLANNED(agent), PLANNED(health): manifest sections that issue 6 plans and
-// manifest.Parse does not accept yet, with the shape the files here assume.
-// A manifest using one is checked with the section cut out, the section
-// itself against the type below, and TestEnvwrapManifests then skips it.
-// When Parse learns a section, delete its entry and type: every manifest
-// using it is then checked by Parse in full, and no longer skipped.
-var plannedSections = map[string]func() plannedSection{
-	"agent":  func() plannedSection { return new(plannedAgent) },
-	"health": func() plannedSection { return new(plannedHealth) },
-}
-
-type plannedSection interface{ check() error }
-
-// plannedAgent is the agent: section of `envwrap agent`.
-type plannedAgent struct {
-	Notify struct {
-		PIDFile     string `yaml:"pid_file"`
-		ProcessName string `yaml:"process_name"`
-	} `yaml:"notify"`
-	Command []string `yaml:"command"` // run on change; optional
-}
-
-func (a *plannedAgent) check() error {
-	byFile, byName := a.Notify.PIDFile != "", a.Notify.ProcessName != ""
-	switch {
-	case byFile && byName:
-		return errors.New("agent.notify: give pid_file or process_name, not both")
-	case !byFile && !byName && len(a.Command) == 0:
-		return errors.New("agent: needs notify.pid_file, notify.process_name or command")
-	}
-	return nil
-}
-
-// plannedHealth is the health: section of the health and metrics listener.
-type plannedHealth struct {
-	Listen string `yaml:"listen"`
-}
-
-func (h *plannedHealth) check() error {
-	_, _, err := h.hostPort()
-	return err
-}
-
-func (h *plannedHealth) hostPort() (string, int, error) {
-	host, port, err := net.SplitHostPort(h.Listen)
-	if err != nil {
-		return "", 0, fmt.Errorf("health.listen %q: %w", h.Listen, err)
-	}
-	n, err := strconv.Atoi(port)
-	if err != nil || n < 1 || n > 65535 {
-		return "", 0, fmt.Errorf("health.listen %q: want a port number", h.Listen)
-	}
-	return host, n, nil
-}
 
 // envwrapManifest is one envwrap manifest found under deploy/.
 type envwrapManifest struct {
@@ -121,81 +67,15 @@ func configMapManifest(d kubernetesDoc, cm *corev1.ConfigMap, key, data string) 
 	}
 }
 
-// parseEnvwrap validates a manifest with manifest.Parse, its planned
-// sections cut out and checked on their own, and returns both.
-func parseEnvwrap(t *testing.T, m envwrapManifest) (*manifest.Manifest, map[string]plannedSection) {
+// parseEnvwrap validates a manifest with manifest.Parse, every section
+// included, and returns it.
+func parseEnvwrap(t *testing.T, m envwrapManifest) *manifest.Manifest {
 	t.Helper()
-	data, planned := splitPlanned(t, m)
-	parsed, err := manifest.Parse(m.name, data)
+	parsed, err := manifest.Parse(m.name, m.data)
 	if err != nil {
-		if len(planned) > 0 {
-			t.Fatalf("%v\n(line numbers count without the planned sections %s)",
-				err, strings.Join(sortedKeys(planned), ", "))
-		}
 		t.Fatal(err)
 	}
-	return parsed, planned
-}
-
-// splitPlanned takes the planned sections out of a manifest. It returns
-// the data unchanged when there are none, so that Parse's line numbers
-// stay right for every manifest that does not use them.
-func splitPlanned(t *testing.T, m envwrapManifest) ([]byte, map[string]plannedSection) {
-	t.Helper()
-	var doc yaml.Node
-	if yaml.Unmarshal(m.data, &doc) != nil || len(doc.Content) == 0 ||
-		doc.Content[0].Kind != yaml.MappingNode {
-		return m.data, nil // Parse says what is wrong
-	}
-	top := doc.Content[0]
-	planned := make(map[string]plannedSection)
-	var kept []*yaml.Node
-	for i := 0; i+1 < len(top.Content); i += 2 {
-		key, val := top.Content[i], top.Content[i+1]
-		newSection, ok := plannedSections[key.Value]
-		if !ok {
-			kept = append(kept, key, val)
-			continue
-		}
-		planned[key.Value] = decodePlanned(t, m.name, key, val, newSection())
-	}
-	if len(planned) == 0 {
-		return m.data, nil
-	}
-	top.Content = kept
-	out, err := yaml.Marshal(&doc)
-	if err != nil {
-		t.Fatalf("%s: %v", m.name, err)
-	}
-	return out, planned
-}
-
-// decodePlanned reads a planned section strictly: an unknown key fails.
-func decodePlanned(t *testing.T, file string, key, val *yaml.Node,
-	into plannedSection) plannedSection {
-	t.Helper()
-	text, err := yaml.Marshal(val)
-	if err != nil {
-		t.Fatalf("%s:%d: %s: %v", file, key.Line, key.Value, err)
-	}
-	dec := yaml.NewDecoder(bytes.NewReader(text))
-	dec.KnownFields(true)
-	if err := dec.Decode(into); err != nil {
-		t.Fatalf("%s:%d: planned section %s: %v", file, key.Line, key.Value, err)
-	}
-	if err := into.check(); err != nil {
-		t.Fatalf("%s:%d: %v", file, key.Line, err)
-	}
-	return into
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
+	return parsed
 }
 
 // TestEnvwrapManifests validates every envwrap manifest under deploy/ with
@@ -204,14 +84,8 @@ func sortedKeys[V any](m map[string]V) []string {
 func TestEnvwrapManifests(t *testing.T) {
 	for _, m := range envwrapManifests(t) {
 		t.Run(m.name, func(t *testing.T) {
-			parsed, planned := parseEnvwrap(t, m)
-			for _, tmpl := range parsed.Templates {
+			for _, tmpl := range parseEnvwrap(t, m).Templates {
 				checkTemplate(t, m, tmpl)
-			}
-			if len(planned) > 0 {
-				t.Skipf("PLANNED: uses the section(s) %s that manifest.Parse does not accept "+
-					"yet; the rest parsed. Delete them from plannedSections when they land.",
-					strings.Join(sortedKeys(planned), ", "))
 			}
 		})
 	}
@@ -237,27 +111,117 @@ func checkTemplate(t *testing.T, m envwrapManifest, tmpl manifest.Template) {
 	}
 }
 
-// agentOf and healthOf return a manifest's planned sections, failing the
-// test when it has none. PLANNED: when the sections land, read them from
-// manifest.Manifest here instead.
-func agentOf(t *testing.T, name string, planned map[string]plannedSection) *plannedAgent {
+// agentOf returns a manifest's agent section, failing the test when it
+// has none.
+func agentOf(t *testing.T, name string, m *manifest.Manifest) *manifest.Agent {
 	t.Helper()
-	a, ok := planned["agent"].(*plannedAgent)
-	if !ok {
+	if m.Agent == nil {
 		t.Fatalf("%s: has no agent: section", name)
 	}
-	return a
+	return m.Agent
 }
 
-func healthOf(t *testing.T, name string, planned map[string]plannedSection) (string, int) {
+// healthOf returns the host and port a manifest's health listener binds,
+// failing the test when it has none.
+func healthOf(t *testing.T, name string, m *manifest.Manifest) (string, int) {
 	t.Helper()
-	h, ok := planned["health"].(*plannedHealth)
-	if !ok {
+	if m.Health.Listen == "" {
 		t.Fatalf("%s: has no health: section", name)
 	}
-	host, port, err := h.hostPort()
+	host, port, err := net.SplitHostPort(m.Health.Listen)
 	if err != nil {
+		t.Fatalf("%s: health.listen: %v", name, err)
+	}
+	n, err := strconv.Atoi(port)
+	if err != nil || n < 1 {
+		t.Fatalf("%s: health.listen %q: want a fixed port for the probes to name",
+			name, m.Health.Listen)
+	}
+	return host, n
+}
+
+// TestEnvwrapCheck runs `envwrap check`, built with the Dockerfile's
+// command, on every envwrap manifest under deploy/ and wants exit status 0.
+// It runs without --resolve, so nothing is fetched: AWS_ENDPOINT_URL points
+// at a server on 127.0.0.1 that fails the test if any request reaches it.
+func TestEnvwrapCheck(t *testing.T) {
+	bin, _ := buildImageBinary(t, "v0.0.0-deploytest")
+	var calls atomic.Int32
+	trap := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		calls.Add(1)
+		http.Error(w, "envwrap check must not call AWS", http.StatusForbidden)
+	}))
+	defer trap.Close()
+
+	for _, m := range envwrapManifests(t) {
+		t.Run(m.name, func(t *testing.T) {
+			config := stageManifest(t, m)
+			cmd := exec.CommandContext(t.Context(), bin, "--config="+config, "check")
+			cmd.Dir = filepath.Dir(config)
+			cmd.Env = offlineEnv(filepath.Dir(config), trap.URL)
+			var stderr bytes.Buffer
+			cmd.Stderr = &stderr
+			out, err := cmd.Output()
+			if err != nil {
+				t.Fatalf("envwrap check: %v\n%s%s", err, out, stderr.Bytes())
+			}
+			if !strings.Contains(string(out), ": valid, ") {
+				t.Errorf("envwrap check printed %q, want the manifest reported valid", out)
+			}
+		})
+	}
+	if n := calls.Load(); n > 0 {
+		t.Errorf("envwrap check without --resolve sent %d requests to the AWS endpoint", n)
+	}
+}
+
+// stageManifest writes a manifest and the templates it names into a new
+// directory, as a container would see them, and returns the manifest's
+// path. The template sources are absolute paths inside the container
+// (/etc/envwrap/app.conf.tmpl); each copy lands in the new directory, and
+// the manifest's text is rewritten to name the copy. A relative source
+// needs no rewriting: it resolves beside the manifest, where the copy is.
+func stageManifest(t *testing.T, m envwrapManifest) string {
+	t.Helper()
+	dir := t.TempDir()
+	data := m.data
+	for _, tmpl := range parseEnvwrap(t, m).Templates {
+		if tmpl.Source == "" {
+			continue
+		}
+		base := filepath.Base(tmpl.Source)
+		text, ok := m.files[base]
+		if !ok {
+			t.Fatalf("%s: template source %s is not shipped beside the manifest",
+				m.name, tmpl.Source)
+		}
+		copied := filepath.Join(dir, base)
+		if err := os.WriteFile(copied, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		data = bytes.ReplaceAll(data, []byte(tmpl.Source), []byte(copied))
+	}
+	config := filepath.Join(dir, "envwrap.yaml")
+	if err := os.WriteFile(config, data, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	return host, port
+	return config
+}
+
+// offlineEnv is the environment of a check: a region, static dummy
+// credentials and no instance metadata, so that the AWS SDK would look
+// nowhere for credentials, no shared config files, and every AWS endpoint
+// replaced by endpoint.
+func offlineEnv(home, endpoint string) []string {
+	return []string{
+		"PATH=" + os.Getenv("PATH"),
+		"HOME=" + home,
+		"AWS_REGION=eu-west-1",
+		"AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE",
+		"AWS_SECRET_ACCESS_KEY=not-a-secret",
+		"AWS_EC2_METADATA_DISABLED=true",
+		"AWS_CONFIG_FILE=" + filepath.Join(home, "no-aws-config"),
+		"AWS_SHARED_CREDENTIALS_FILE=" + filepath.Join(home, "no-aws-credentials"),
+		"AWS_ENDPOINT_URL=" + endpoint,
+	}
 }
