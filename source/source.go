@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/envwrap/envwrap/secret"
 )
@@ -38,6 +39,27 @@ type Secret struct {
 	// (a dotenv file's names), rather than one the user stored. It is meant
 	// to be picked apart, not used whole as one variable.
 	Composite bool
+	// Lease is set when the backend issued the value for a limited time,
+	// such as Vault's dynamic database credentials; its zero value means
+	// the value does not expire.
+	Lease Lease
+}
+
+// Lease is a backend's grant of a value for a limited time.
+type Lease struct {
+	ID        string        // the backend's lease id; safe to log
+	Duration  time.Duration // how long the value is valid from the fetch
+	Renewable bool          // whether Renew can extend it
+}
+
+// Renewer is met by backends whose values can carry a Lease.
+type Renewer interface {
+	// Renew asks for the lease to be extended by increment (the backend
+	// may grant less) and returns the duration granted. It never
+	// replaces the value: the same credentials stay valid for longer.
+	Renew(ctx context.Context, lease Lease, increment time.Duration) (time.Duration, error)
+	// Revoke ends the lease at once; the value stops working.
+	Revoke(ctx context.Context, lease Lease) error
 }
 
 // Result is a Secret or the error that kept it from being fetched.

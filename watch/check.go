@@ -44,7 +44,9 @@ func (w *Watcher) moved(ctx context.Context, c source.Checker, ts []*target) []*
 		switch {
 		case v.Err != nil:
 			w.failed(t, v.Err, now)
-		case v.ID == t.version:
+		case v.ID != "" && v.ID == t.version && !t.refetch:
+			// An empty ID means the backend cannot tell; and a lease due
+			// for replacement needs a fresh value whatever the version.
 			w.log.Debug("unchanged", "ref", t.ref.Raw, "version", v.ID)
 			t.schedule(now)
 		default:
@@ -78,7 +80,7 @@ func (w *Watcher) fetch(ctx context.Context, src source.Source, ts []*target,
 				continue
 			}
 			w.compare(t, res.Secret, changed)
-			t.schedule(now)
+			t.afterFetch(res.Secret, now)
 		}
 	}
 }

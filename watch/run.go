@@ -53,11 +53,14 @@ func (w *Watcher) add(ref source.Ref, interval time.Duration, now time.Time) {
 		t = &target{ref: ref}
 		if sec, had := w.state.Secrets[key]; had {
 			t.version = sec.Version
+			if sec.Lease.Duration > 0 {
+				t.setLease(sec.Lease, now)
+			}
 		}
 		w.targets[key] = t
 	}
-	if ref.Scheme == source.SchemeFile {
-		return // files are looked at on events, not on a timer
+	if ref.Scheme == source.SchemeFile || t.leased() {
+		return // files are looked at on events, leases by their life
 	}
 	if interval > 0 && (t.interval == 0 || interval < t.interval) {
 		t.interval = interval
@@ -109,8 +112,16 @@ func (w *Watcher) files() []*target {
 // has run out.
 func (w *Watcher) tick(ctx context.Context) {
 	now := time.Now()
-	if ready := due(w.targets, now); len(ready) > 0 {
-		w.gather(w.check(ctx, ready))
+	var checks []*target
+	for _, t := range due(w.targets, now) {
+		if t.leased() && !t.refetch {
+			w.renew(ctx, t)
+			continue
+		}
+		checks = append(checks, t)
+	}
+	if len(checks) > 0 {
+		w.gather(w.check(ctx, checks))
 	}
 	if w.pending != nil && !w.applyAt().After(time.Now()) {
 		w.apply(ctx)

@@ -15,6 +15,10 @@ type target struct {
 	next     time.Time     // zero: not scheduled
 	failures int
 	version  string // the last version seen, good or not applied
+
+	lease   source.Lease // the value's lease; zero when it has none
+	expires time.Time    // when the lease runs out
+	refetch bool         // the next look fetches a fresh value, not a renewal
 }
 
 // jittered spreads d by ±10%, so that a fleet started together does not
@@ -38,11 +42,16 @@ func (t *target) schedule(now time.Time) {
 }
 
 // retry sets the next look after a failure: 1s doubled each time, never
-// later than the normal interval.
+// later than the normal interval, nor, for a lease, past its end.
 func (t *target) retry(now time.Time) time.Duration {
 	d := time.Second << min(t.failures, 20)
 	if t.interval > 0 && d > t.interval {
 		d = t.interval
+	}
+	if t.leased() {
+		if left := t.expires.Sub(now) / 2; left > time.Second && d > left {
+			d = left
+		}
 	}
 	t.failures++
 	d = jittered(d)
