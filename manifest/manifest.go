@@ -20,6 +20,7 @@ type Manifest struct {
 	File        string // where it was read from, for messages
 	Version     int
 	AWS         AWS
+	Vault       Vault
 	Defaults    Defaults
 	Secrets     []Secret
 	Templates   []Template

@@ -54,6 +54,7 @@ func TestParseFull(t *testing.T) {
 	want := &Manifest{
 		File:     file,
 		Version:  1,
+		Vault:    Vault{Auth: VaultAuth{Method: VaultToken}},
 		AWS:      AWS{Region: "eu-west-1", Endpoint: "http://127.0.0.1:4566"},
 		Defaults: Defaults{Refresh: 10 * time.Minute, OnChange: Action{Signal, syscall.SIGHUP}},
 		Secrets: []Secret{{
@@ -135,6 +136,7 @@ func TestParseDefaults(t *testing.T) {
 	want := &Manifest{
 		File:     file,
 		Version:  1,
+		Vault:    Vault{Auth: VaultAuth{Method: VaultToken}},
 		Defaults: Defaults{Refresh: 5 * time.Minute, OnChange: Action{Kind: Restart}},
 		Secrets: []Secret{{
 			Index: 0, Line: 3, Col: 5,
@@ -338,11 +340,23 @@ func TestParseErrors(t *testing.T) {
 		{"recursive on a single value", sm + "  - {from: ssm:///a/b, env: A, recursive: true}\n",
 			"envwrap.yaml:3:32: secrets[0].recursive: applies only to an ssm:// path, " +
 				"which ends in /"},
-		{"vault section", v1 + "vault:\n  address: http://127.0.0.1:8200\n",
-			"envwrap.yaml:2:1: vault: the Vault backend is not available in this release"},
-		{"vault reference", sm + "  - {from: 'vault://secret/app#password', env: A}\n",
-			"envwrap.yaml:3:12: secrets[0].from: vault:// references are not available " +
-				"in this release"},
+		{"vault address without a scheme", v1 + "vault:\n  address: 127.0.0.1:8200\n",
+			"envwrap.yaml:3:12: vault.address: want a URL starting with http:// or " +
+				`https://, such as https://vault.example.com:8200, got "127.0.0.1:8200"`},
+		{"vault auth method not in this release", v1 + "vault:\n  auth: {method: kubernetes}\n",
+			`envwrap.yaml:3:18: vault.auth.method: "kubernetes" is not supported in this ` +
+				"release; use one of: token, approle"},
+		{"vault auth key of another method", v1 + "vault:\n  auth: {token_file: /t, " +
+			"method: approle}\n",
+			"envwrap.yaml:3:10: vault.auth.token_file: does not apply to auth method approle; " +
+				"it takes: role_id_file, secret_id_file, wrapped_secret_id, mount"},
+		{"vault client cert without key", v1 + "vault:\n  tls: {client_cert: c.pem}\n",
+			"envwrap.yaml:3:9: vault.tls.client_cert: needs client_key beside it"},
+		{"vault unknown key", v1 + "vault:\n  adress: http://x\n",
+			"envwrap.yaml:3:3: vault.adress: unknown key; allowed here: address, namespace, " +
+				"timeout, tls, auth, revoke_on_exit"},
+		{"vault bad revoke_on_exit", v1 + "vault:\n  revoke_on_exit: yes\n",
+			`envwrap.yaml:3:19: vault.revoke_on_exit: want true or false, got "yes"`},
 		{"bad scheme", sm + "  - {from: 'https://example.com/x', env: A}\n",
 			`envwrap.yaml:3:12: secrets[0].from: reference "https://example.com/x": ` +
 				`unknown scheme "https"; use one of aws-sm://, ssm://, file://, vault://`},
@@ -406,7 +420,7 @@ process: {splay: soon}
 secrets:
   - {from: aws-sm://a, env: A, bogus: 1}
   - {from: aws-sm://b, env: A}
-vault: {}
+vault: {address: vault:8200}
 environment: {precedence: mine}
 `
 	want := []string{
@@ -416,7 +430,8 @@ environment: {precedence: mine}
 			"from, env, prefix, as, optional, recursive, refresh",
 		"envwrap.yaml:5:5: secrets[1]: variable A is also set by secrets[0] at line 4; " +
 			"each variable may come from one entry only",
-		"envwrap.yaml:6:1: vault: the Vault backend is not available in this release",
+		"envwrap.yaml:6:18: vault.address: want a URL starting with http:// or https://, " +
+			`such as https://vault.example.com:8200, got "vault:8200"`,
 		`envwrap.yaml:7:27: environment.precedence: "mine" is not allowed; ` +
 			"use one of: secret, inherited",
 	}
@@ -459,5 +474,53 @@ func TestWhere(t *testing.T) {
 	s := Secret{Index: 2, Line: 12, Col: 5}
 	if got, want := s.Where("envwrap.yaml"), "envwrap.yaml:12:5 (secrets[2])"; got != want {
 		t.Errorf("got %q, want %q", got, want)
+	}
+}
+
+func TestParseVault(t *testing.T) {
+	src := `version: 1
+vault:
+  address: https://vault.example.com:8200
+  namespace: team-a
+  timeout: 10s
+  tls: {ca_file: ca.pem, client_cert: c.pem, client_key: k.pem, server_name: vault,
+        skip_verify: false}
+  auth:
+    method: approle
+    role_id_file: /run/role_id
+    secret_id_file: /run/secret_id
+    wrapped_secret_id: true
+    mount: approle-prod
+  revoke_on_exit: true
+secrets:
+  - {from: 'vault://secret/app#password', env: A}
+  - {from: 'vault://secret/app?version=3', env: {B: b}}
+`
+	m, err := Parse(file, []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Vault{Address: "https://vault.example.com:8200", Namespace: "team-a",
+		Timeout: 10 * time.Second,
+		TLS: VaultTLS{CAFile: "ca.pem", ClientCert: "c.pem", ClientKey: "k.pem",
+			ServerName: "vault"},
+		Auth: VaultAuth{Method: VaultAppRole, RoleIDFile: "/run/role_id",
+			SecretIDFile: "/run/secret_id", WrappedSecretID: true, Mount: "approle-prod"},
+		RevokeOnExit: true}
+	if !reflect.DeepEqual(m.Vault, want) {
+		t.Errorf("got %+v\nwant %+v", m.Vault, want)
+	}
+	if got := m.Secrets[1].From.Query.Get("version"); got != "3" {
+		t.Errorf("version = %q, want 3", got)
+	}
+}
+
+func TestParseVaultDefaults(t *testing.T) {
+	m, err := Parse(file, []byte("version: 1\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (Vault{Auth: VaultAuth{Method: VaultToken}}); !reflect.DeepEqual(m.Vault, want) {
+		t.Errorf("got %+v, want %+v", m.Vault, want)
 	}
 }

@@ -69,9 +69,7 @@ func (c *collector) top(m *Manifest, root *yaml.Node) {
 		return
 	}
 	c.version(m, root, fs)
-	if f, ok := fs["vault"]; ok {
-		c.at(f.key, "vault", "the Vault backend is not available in this release")
-	}
+	c.vault(&m.Vault, fs)
 	c.aws(&m.AWS, fs)
 	c.defaults(&m.Defaults, fs)
 	c.environment(&m.Environment, fs)
@@ -267,10 +265,6 @@ func (c *collector) refFrom(f field) (source.Ref, bool) {
 	ref, err := source.Parse(s)
 	if err != nil {
 		c.at(f.val, f.path, "%v", err)
-		return source.Ref{}, false
-	}
-	if ref.Scheme == source.SchemeVault {
-		c.at(f.val, f.path, "vault:// references are not available in this release")
 		return source.Ref{}, false
 	}
 	return ref, true

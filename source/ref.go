@@ -8,8 +8,7 @@ import (
 	"strings"
 )
 
-// Schemes that a reference may use. vault:// is part of the syntax but
-// has no backend yet.
+// Schemes that a reference may use.
 const (
 	SchemeSecretsManager = "aws-sm"
 	SchemeParameterStore = "ssm"

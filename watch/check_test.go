@@ -2,7 +2,9 @@ package watch
 
 import (
 	"context"
+	"crypto/rand"
 	"os"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -83,7 +85,8 @@ func TestCheckSecretsManagerVersionFirst(t *testing.T) {
 		Credentials: credentials.NewStaticCredentialsProvider("test", "test", ""),
 	}, func(o *secretsmanager.Options) { o.BaseEndpoint = aws.String(srv.URL) })
 	ctx := context.Background()
-	const name = "watch/check-version"
+	// The emulator keeps one store per process, across -count runs too.
+	name := "watch/check-version-" + strings.ToLower(rand.Text()[:10])
 	if _, err := client.CreateSecret(ctx, &secretsmanager.CreateSecretInput{
 		Name: aws.String(name), SecretString: aws.String("v1"),
 	}); err != nil {

@@ -69,7 +69,8 @@ func (w *Watcher) add(ref source.Ref, interval time.Duration, now time.Time) {
 }
 
 // Run watches until ctx ends. It returns only then, or when file watching
-// cannot start.
+// cannot start. Files are read once as soon as their watches are in
+// place; timed secrets are first looked at one interval after New.
 func (w *Watcher) Run(ctx context.Context) error {
 	events, err := w.watchFiles()
 	if err != nil {

@@ -44,6 +44,7 @@ func runAgent(opts *options, args []string) (int, error) {
 		}
 		return exitCode(err), err
 	}
+	defer set.close(m, true)
 	srv.SetReady()
 	target := &supervise.Target{PIDFile: m.Agent.PIDFile, ProcessName: m.Agent.ProcessName,
 		Command: m.Agent.Command, Logger: opts.log}

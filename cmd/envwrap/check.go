@@ -34,6 +34,7 @@ func check(opts *options, args []string) (int, error) {
 	if err != nil {
 		return exitCode(err), err
 	}
+	defer set.close(m, true) // what was fetched only to check it is revoked
 	vars := set.state.Vars
 	if err := files.check(set); err != nil {
 		return exitCode(err), err

@@ -101,9 +101,12 @@ func renderOnce(opts *options, args []string) (int, error) {
 	if err != nil {
 		return exitCode(err), err
 	}
-	if _, err := prepare(context.Background(), opts, m, files); err != nil {
+	set, err := prepare(context.Background(), opts, m, files)
+	if err != nil {
 		return exitCode(err), err
 	}
+	// The files outlive envwrap: their leases must not be revoked.
+	set.close(m, false)
 	return 0, nil
 }
 

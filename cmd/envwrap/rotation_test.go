@@ -91,7 +91,9 @@ func TestRotationSecretsManager(t *testing.T) {
 			t.Fatalf("child %d started with %q, want %q", i+2, got, v)
 		}
 		e.assertNoticed("aws-sm://"+name, i+1, put)
-		if took := started.at().Sub(put); took > noticeBound+debounce+actSlack {
+		took := started.at().Sub(put)
+		t.Logf("change %d reached a new child after %v", i+1, took)
+		if took > noticeBound+debounce+actSlack {
 			t.Errorf("change %d reached a new child after %v", i+1, took)
 		}
 	}
@@ -117,7 +119,9 @@ func TestRotationSSM(t *testing.T) {
 		t.Fatalf("the new child has %q", got)
 	}
 	e.assertNoticed("ssm://"+name, 1, put)
-	if took := started.at().Sub(put); took > noticeBound+debounce+actSlack {
+	took := started.at().Sub(put)
+	t.Logf("the change reached a new child after %v", took)
+	if took > noticeBound+debounce+actSlack {
 		t.Errorf("the change reached a new child after %v", took)
 	}
 	e.stop()
@@ -646,7 +650,9 @@ func (b *background) assertNoticed(ref string, n int, put time.Time) {
 		b.t.Fatalf("%d changes of %s logged, want %d", len(times), ref, n)
 	}
 	// The log's times have millisecond precision.
-	if took := times[n-1].Sub(put.Truncate(time.Millisecond)); took > noticeBound {
+	took := times[n-1].Sub(put.Truncate(time.Millisecond))
+	b.t.Logf("change %d of %s noticed after %v", n, ref, took)
+	if took > noticeBound {
 		b.t.Errorf("change %d of %s was noticed %v after it was made; the bound is %v",
 			n, ref, took, noticeBound)
 	}

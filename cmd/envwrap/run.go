@@ -11,7 +11,6 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/envwrap/envwrap/health"
 	"github.com/envwrap/envwrap/manifest"
 	"github.com/envwrap/envwrap/source"
 	"github.com/envwrap/envwrap/source/awscfg"
@@ -66,6 +65,7 @@ func runChild(opts *options, argv []string) (int, error) {
 	if err != nil {
 		return exitCode(err), err
 	}
+	defer set.close(m, true)
 	defer files.remove(opts.log, m)
 	srv.SetReady()
 	sup := supervise.New(supervise.Config{
@@ -162,6 +162,14 @@ type resolvedSet struct {
 	sources map[string]source.Source
 }
 
+// close stops the backends; with revoke, and when the manifest asks for
+// it, it revokes the leases of what they fetched.
+func (s *resolvedSet) close(m *manifest.Manifest, revoke bool) {
+	if s != nil {
+		closeSources(s.sources, revoke && m.Vault.RevokeOnExit)
+	}
+}
+
 // prepareUntilSignal fetches the secrets and writes the files while
 // watching for a signal that asks envwrap to stop. Such a signal cancels
 // the work and is returned; other signals (a window resize, say) are
@@ -211,6 +219,7 @@ func prepare(ctx context.Context, opts *options, m *manifest.Manifest,
 		return nil, err
 	}
 	if err := files.write(opts.log, set.state.Data); err != nil {
+		set.close(m, true)
 		return nil, err
 	}
 	return set, nil
@@ -219,13 +228,15 @@ func prepare(ctx context.Context, opts *options, m *manifest.Manifest,
 // fetchAll resolves every secret and derives the child's environment and
 // the templates' data from them.
 func fetchAll(ctx context.Context, opts *options, m *manifest.Manifest) (*resolvedSet, error) {
-	sources := buildSources(ctx, m, opts.metrics)
+	sources := buildSources(ctx, opts, m)
 	secrets, err := resolve(ctx, opts, m, sources)
 	if err != nil {
+		closeSources(sources, m.Vault.RevokeOnExit)
 		return nil, err
 	}
 	state, err := watch.Build(m, secrets, os.Environ())
 	if err != nil {
+		closeSources(sources, m.Vault.RevokeOnExit)
 		return nil, &injectError{err}
 	}
 	return &resolvedSet{state: state, sources: sources}, nil
@@ -273,8 +284,8 @@ func collect(log *slog.Logger, m *manifest.Manifest, results map[string]source.R
 
 // buildSources makes the backends the manifest's references need, and
 // only those: a manifest of files never touches AWS configuration.
-func buildSources(ctx context.Context, m *manifest.Manifest,
-	metrics *health.Metrics) map[string]source.Source {
+func buildSources(ctx context.Context, opts *options,
+	m *manifest.Manifest) map[string]source.Source {
 	need := make(map[string]bool)
 	for _, s := range m.Secrets {
 		need[s.From.Scheme] = true
@@ -282,11 +293,14 @@ func buildSources(ctx context.Context, m *manifest.Manifest,
 	sources := map[string]source.Source{
 		source.SchemeFile: file.New(filepath.Dir(m.File)),
 	}
+	if need[source.SchemeVault] {
+		sources[source.SchemeVault] = vaultSource(ctx, opts, m)
+	}
 	if !need[source.SchemeSecretsManager] && !need[source.SchemeParameterStore] {
 		return sources
 	}
 	o := awscfg.Options{Region: m.AWS.Region, Endpoint: m.AWS.Endpoint,
-		OnCall: metrics.Called}
+		OnCall: opts.metrics.Called}
 	cfg, err := awscfg.Load(ctx, o)
 	if err != nil {
 		// Each AWS reference fails with this error, so that optional ones

@@ -1,0 +1,71 @@
+package vault
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/envwrap/envwrap/source"
+)
+
+// Renew extends lease by increment (Vault may grant less, up to the
+// lease's max TTL) and returns what was granted. The value stays the
+// same: a renewal never issues new credentials.
+func (s *Source) Renew(ctx context.Context, lease source.Lease, increment time.Duration) (
+	time.Duration, error) {
+	if lease.ID == "" {
+		return 0, source.Permanent(errors.New("vault: renew: the secret has no lease"))
+	}
+	got, err := s.client.Sys().RenewWithContext(ctx, lease.ID, int(increment.Seconds()))
+	if err != nil {
+		return 0, s.fail("renew lease", lease.ID, err)
+	}
+	if got == nil {
+		return 0, fmt.Errorf("vault: renew lease %s at %s: empty answer",
+			lease.ID, s.cfg.Address)
+	}
+	return time.Duration(got.LeaseDuration) * time.Second, nil
+}
+
+// Revoke ends lease at once.
+func (s *Source) Revoke(ctx context.Context, lease source.Lease) error {
+	if lease.ID == "" {
+		return nil
+	}
+	if err := s.client.Sys().RevokeWithContext(ctx, lease.ID); err != nil {
+		return s.fail("revoke lease", lease.ID, err)
+	}
+	s.leaseMu.Lock()
+	delete(s.leases, lease.ID)
+	s.leaseMu.Unlock()
+	return nil
+}
+
+func (s *Source) remember(l source.Lease) {
+	s.leaseMu.Lock()
+	defer s.leaseMu.Unlock()
+	s.leases[l.ID] = l
+}
+
+// RevokeAll revokes every lease this Source fetched and has not revoked,
+// each within a short bound, so that a Vault gone away does not hold
+// envwrap's exit for long. Failures are logged.
+func (s *Source) RevokeAll(ctx context.Context) {
+	s.leaseMu.Lock()
+	leases := make([]source.Lease, 0, len(s.leases))
+	for _, l := range s.leases {
+		leases = append(leases, l)
+	}
+	s.leaseMu.Unlock()
+	for _, l := range leases {
+		ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		err := s.Revoke(ctx, l)
+		cancel()
+		if err != nil {
+			s.log.Warn("lease not revoked", "lease_id", l.ID, "err", err)
+			continue
+		}
+		s.log.Info("lease revoked", "lease_id", l.ID)
+	}
+}
