@@ -37,6 +37,7 @@ type loop struct {
 	reload   syscall.Signal // the last signal sent by request, not forwarded
 	respawn  *time.Timer    // restarts a failed child; nil when none is due
 	failures int            // restarts after failures so far
+	started  time.Time      // when the current child started
 
 	finished bool // Run should return code and err
 	code     int
@@ -94,7 +95,7 @@ func (l *loop) start(env []string) error {
 		return err
 	}
 	l.pid, l.lastPid, l.fg, l.asked = pid, pid, fg, false
-	l.env, l.reload = env, 0
+	l.env, l.reload, l.started = env, 0, time.Now()
 	// Only argv[0]: the arguments and the environment may hold secrets.
 	l.log.Info("child started", "pid", pid, "command", l.cfg.Argv[0],
 		"foreground", fg)

@@ -14,6 +14,9 @@ func (l *loop) scheduleRespawn() bool {
 			"code", l.status, "max_restarts", p.MaxRestarts)
 		return false
 	}
+	if time.Since(l.started) >= healthyRun {
+		l.failures = 0 // it ran well for a while: this failure is a new story
+	}
 	wait := backoff(p, l.failures)
 	l.failures++
 	l.log.Warn("child failed; restarting it", "code", l.status,
@@ -21,6 +24,10 @@ func (l *loop) scheduleRespawn() bool {
 	l.respawn = time.NewTimer(wait)
 	return true
 }
+
+// healthyRun is how long a child must have run for its failure to start
+// the backoff and the restart count afresh.
+const healthyRun = 10 * time.Minute
 
 // respawnNow starts the child again after a failure.
 func (l *loop) respawnNow(env []string) error {

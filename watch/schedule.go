@@ -48,6 +48,9 @@ func (t *target) retry(now time.Time) time.Duration {
 	if t.interval > 0 && d > t.interval {
 		d = t.interval
 	}
+	if t.interval == 0 && d > maxEventRetry {
+		d = maxEventRetry // files: events may never come on some filesystems
+	}
 	if t.leased() {
 		if left := t.expires.Sub(now) / 2; left > time.Second && d > left {
 			d = left
@@ -58,6 +61,10 @@ func (t *target) retry(now time.Time) time.Duration {
 	t.next = now.Add(d)
 	return d
 }
+
+// maxEventRetry bounds the retry of a target that has no interval, such
+// as a file that could not be read.
+const maxEventRetry = 5 * time.Minute
 
 // due lists the targets whose time has come.
 func due(targets map[string]*target, now time.Time) []*target {

@@ -87,13 +87,18 @@ func superviseAndWatch(opts *options, m *manifest.Manifest, files *files,
 	set *resolvedSet, sup *supervise.Supervisor) (int, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	w := newWatcher(opts, m, files, set, sup)
-	watched := make(chan error, 1)
-	go func() { watched <- w.Run(ctx) }()
+	watched := make(chan struct{})
+	go func() {
+		defer close(watched)
+		if err := w.Run(ctx); err != nil {
+			// Said at once: the child runs on, but its secrets stay as
+			// they are until envwrap is started again.
+			opts.log.Error("rotation is off for this run", "err", err)
+		}
+	}()
 	code, err := sup.Run(context.Background())
 	cancel()
-	if werr := <-watched; werr != nil {
-		opts.log.Warn("rotation stopped", "err", werr)
-	}
+	<-watched
 	if errors.Is(err, syscall.E2BIG) {
 		err = &injectError{fmt.Errorf("the environment (%d bytes in %d variables) and the "+
 			"arguments are more than the kernel takes; write large secrets to files: %w",
