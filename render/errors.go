@@ -39,14 +39,14 @@ func (t *Template) execError(err error) error {
 	e := &TemplateError{Template: t.spec.Name, Destination: t.spec.Destination}
 	var ee template.ExecError
 	if !errors.As(err, &ee) {
-		e.Msg = safeMessage("", err)
+		e.Msg = t.scrub(safeMessage("", err))
 		return e
 	}
 	m := execMsg.FindStringSubmatch(ee.Err.Error())
 	if m == nil {
 		// Without a place: "template: NAME: MESSAGE".
 		msg := strings.TrimPrefix(ee.Err.Error(), "template: "+ee.Name+": ")
-		e.Msg = safeMessage(msg, ee.Err)
+		e.Msg = t.scrub(safeMessage(msg, ee.Err))
 		return e
 	}
 	e.Line, _ = strconv.Atoi(m[1])
@@ -56,8 +56,25 @@ func (t *Template) execError(err error) error {
 	if !strings.HasPrefix(action, "{{") { // a printed action comes with its braces
 		action = "{{" + action + "}}"
 	}
-	e.Msg = action + ": " + safeMessage(m[4], ee.Err)
+	e.Msg = t.scrub(action + ": " + safeMessage(m[4], ee.Err))
 	return e
+}
+
+// quoted finds the quoted strings in a message.
+var quoted = regexp.MustCompile(`"(?:[^"\\]|\\.)*"`)
+
+// scrub withholds every quoted string in msg that is not written in the
+// template itself. A key or a message can come from the data, as in
+// {{ index .db .TOKEN }}, and the data holds secrets; a name the template
+// spells out is no secret.
+func (t *Template) scrub(msg string) string {
+	return quoted.ReplaceAllStringFunc(msg, func(q string) string {
+		s, err := strconv.Unquote(q)
+		if err != nil || !strings.Contains(t.text, s) {
+			return "[a name from the data, withheld]"
+		}
+		return q
+	})
 }
 
 var (

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 	"text/template"
 )
@@ -196,7 +197,7 @@ func orDefault(def, v any) any {
 
 func required(msg string, v any) (any, error) {
 	if empty(v) {
-		return nil, &funcError{msg: "required: " + msg}
+		return nil, &funcError{msg: "required: " + strconv.Quote(msg)}
 	}
 	return v, nil
 }

@@ -143,11 +143,17 @@ func TestFunctionErrors(t *testing.T) {
 		{`{{ .canary | indent -1 }}`, "indent: want a count of spaces from 0 up, got -1"},
 		{`{{ .canary | nindent -1 }}`, "nindent: want a count of spaces from 0 up, got -1"},
 		{`{{ .num.empty | required "num.empty must be set" }}`,
-			"1:17: {{required \"num.empty must be set\"}}: required: num.empty must be set"},
+			"1:17: {{required \"num.empty must be set\"}}: required: \"num.empty must be set\""},
 		{`{{ env "PORT" }}`, `{{env "PORT"}}: no value (a JSON null, an unset environment variable`},
 		{`{{ printf "%s" .cjson.n }}`, "printf: argument 1: no value"},
 		{`{{ print .cjson.n }}`, "print: argument 1: no value"},
 		{`{{ .cjson | toJSON | fromJSON | field "n" | trimAll "x" }}`, "trimAll: no value"},
+		// Keys and messages that come from the data are withheld: the data
+		// holds secrets.
+		{`{{ index .db .canary }}`, "index: no key [a name from the data, withheld]"},
+		{`{{ .db | field .canary }}`, "field: no key [a name from the data, withheld]"},
+		{`{{ .db | field (printf "a.%s" .canary) }}`, "[a name from the data, withheld]"},
+		{`{{ required .canary "" }}`, "required: [a name from the data, withheld]"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.src, func(t *testing.T) {

@@ -49,7 +49,8 @@ type Data struct {
 type Template struct {
 	spec   Spec
 	tmpl   *template.Template
-	size   int // of the template text, to size the output buffer
+	size   int    // of the template text, to size the output buffer
+	text   string // the template text, to tell its own words from data
 	strict bool
 }
 
@@ -73,7 +74,7 @@ func Parse(s Spec) (*Template, error) {
 		}
 		text = string(b)
 	}
-	t := &Template{spec: s, size: len(text), strict: s.MissingKey != MissingEmpty}
+	t := &Template{spec: s, size: len(text), text: text, strict: s.MissingKey != MissingEmpty}
 	// Under "empty", missingkey=default gives an invalid value that stays
 	// invalid down a chain (.a.b.c), which output drops; missingkey=zero
 	// would give a nil interface, which fails one step further on.

@@ -72,8 +72,11 @@ func (t *Target) find() ([]int, error) {
 			return nil, fmt.Errorf("supervise: reading the pid file: %w", err)
 		}
 		pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
-		if err != nil || pid <= 0 {
+		switch {
+		case err != nil || pid <= 0:
 			return nil, fmt.Errorf("supervise: %s holds no PID", t.PIDFile)
+		case pid == os.Getpid():
+			return nil, fmt.Errorf("supervise: %s names envwrap itself", t.PIDFile)
 		}
 		return []int{pid}, nil
 	}

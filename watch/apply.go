@@ -39,6 +39,12 @@ func (w *Watcher) apply(ctx context.Context) {
 			"refs", out.Changed, "err", err)
 		return
 	}
+	if err := w.renderable(next); err != nil {
+		out.Err = err
+		w.log.Error("changed secrets cannot be rendered; keeping the last good values",
+			"refs", out.Changed, "err", err)
+		return
+	}
 	restart, signals := w.rewrite(next, &out)
 	if next.envChanged(w.state) {
 		restart = restart || w.envAction()
@@ -55,6 +61,17 @@ func (w *Watcher) dropReverted(changed map[string]source.Secret) {
 			delete(changed, key)
 		}
 	}
+}
+
+// renderable renders every template in memory, so that a failing one
+// leaves every file as it was.
+func (w *Watcher) renderable(next *State) error {
+	for _, f := range w.cfg.Files {
+		if _, err := f.Template.Execute(next.Data); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // rewrite renders every file from the new state and writes those that
@@ -114,11 +131,11 @@ func (w *Watcher) act(ctx context.Context, restart bool, signals []syscall.Signa
 	}
 	for _, sig := range signals {
 		if err := w.cfg.Child.Signal(sig); err != nil {
-			w.log.Warn("cannot signal the child", "signal", signalName(sig), "err", err)
+			w.log.Warn("cannot signal", "signal", signalName(sig), "err", err)
 			continue
 		}
 		out.Signalled = append(out.Signalled, sig)
-		w.log.Info("signalled the child after a change", "signal", signalName(sig))
+		w.log.Info("signalled after a change", "signal", signalName(sig))
 	}
 }
 

@@ -24,6 +24,15 @@ func runAgent(opts *options, args []string) (int, error) {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
+	// The agent has no child to pass SIGHUP to, and must not die of it.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	go func() {
+		for range hup {
+			opts.log.Info("SIGHUP received; the agent has no child to pass it to")
+		}
+	}()
 	m, files, err := load(opts)
 	if err != nil {
 		return exitCode(err), err

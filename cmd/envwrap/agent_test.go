@@ -138,6 +138,10 @@ health: {listen: "`+listen+`"}
 		return string(b) == "password="+canary+"-1"
 	})
 	eventually(t, "readiness", func() bool { code, _ := get("http://" + listen + "/readyz"); return code == 200 })
+	// The agent has no child to pass SIGHUP to; it must not die of it.
+	if err := agent.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
 
 	_, err = sm.PutSecretValue(context.Background(), &secretsmanager.PutSecretValueInput{
 		SecretId: aws.String(name), SecretString: aws.String(`{"password":"` + canary + `-2"}`)})

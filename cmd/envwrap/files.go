@@ -61,6 +61,13 @@ func specOf(t manifest.Template) render.Spec {
 // write renders every template and writes the files that changed. It
 // stops at the first failure: the child must not start on half its files.
 func (f *files) write(log *slog.Logger, data render.Data) error {
+	// Render every template in memory first, so that one that fails
+	// leaves no other file half the story.
+	for _, t := range f.templates {
+		if _, err := t.Execute(data); err != nil {
+			return &renderError{err}
+		}
+	}
 	for i, t := range f.templates {
 		changed, err := t.Write(data)
 		if err != nil {

@@ -48,7 +48,8 @@ FLAGS
   -c, --config FILE      manifest (default $ENVWRAP_CONFIG, then ./envwrap.yaml)
   --log-level LEVEL      debug, info, warn or error (default info)
   --log-format FORMAT    text or json (default text)
-  --fetch-timeout DUR    total time for fetching, retries included (default 1m)
+  --fetch-timeout DUR    total time for fetching, retries included (default 1m;
+                         0 means no bound)
   --listen ADDR          serve /livez, /readyz, /metrics on ADDR (default: the
                          manifest's health.listen; none without it)
   -h, --help             show this help

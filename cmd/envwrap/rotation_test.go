@@ -170,7 +170,7 @@ func TestRotationFileSignal(t *testing.T) {
 	e.assertNoMoreHUPs(3)
 	e.stop()
 	e.assertStarts(1)
-	if n := countLines(e.stderr(), "signalled the child after a change", "signal=SIGHUP"); n != 3 {
+	if n := countLines(e.stderr(), "signalled after a change", "signal=SIGHUP"); n != 3 {
 		t.Errorf("envwrap logged %d SIGHUPs, want 3", n)
 	}
 }
