@@ -87,6 +87,14 @@ func get(url string) (int, string) {
 	return resp.StatusCode, string(b)
 }
 
+// answers is a condition for eventually: path on addr answers code.
+func answers(addr, path string, code int) func() bool {
+	return func() bool {
+		got, _ := get("http://" + addr + path)
+		return got == code
+	}
+}
+
 // TestAgentSignalsTheApp runs envwrap agent beside a target process found
 // by pid file and, separately, by name: a change rewrites the file and
 // the target gets one SIGHUP, keeping its PID.
@@ -137,7 +145,7 @@ health: {listen: "`+listen+`"}
 		b, _ := os.ReadFile(conf)
 		return string(b) == "password="+canary+"-1"
 	})
-	eventually(t, "readiness", func() bool { code, _ := get("http://" + listen + "/readyz"); return code == 200 })
+	eventually(t, "readiness", answers(listen, "/readyz", 200))
 	// The agent has no child to pass SIGHUP to; it must not die of it.
 	if err := agent.Process.Signal(syscall.SIGHUP); err != nil {
 		t.Fatal(err)
@@ -199,7 +207,7 @@ health: {}
 `)
 	started(t, dir, []string{"ENVWRAP_TEST_AS_ENVWRAP=1"}, os.Args[0], "--listen", listen,
 		"--fetch-timeout", "1m", "agent")
-	eventually(t, "liveness", func() bool { code, _ := get("http://" + listen + "/livez"); return code == 200 })
+	eventually(t, "liveness", answers(listen, "/livez", 200))
 	if code, _ := get("http://" + listen + "/readyz"); code != http.StatusServiceUnavailable {
 		t.Errorf("/readyz answered %d before the first render, want 503", code)
 	}
