@@ -151,3 +151,27 @@ func TestStopReachesWhatTheChildLeft(t *testing.T) {
 		t.Errorf("grandchild %d outlived envwrap", gc)
 	}
 }
+
+func TestEnvCommandPrintsForEval(t *testing.T) {
+	dir := t.TempDir()
+	body := "A=it's $HOME\nB=two\n"
+	if err := os.WriteFile(filepath.Join(dir, "dev.env"), []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	writeManifest(t, dir, "version: 1\nsecrets:\n  - {from: \"file://dev.env\", prefix: DEV_}\n")
+	res := envwrap(t, dir, nil, "env")
+	want := "export DEV_A='it'\\''s $HOME'\nexport DEV_B='two'\n"
+	if res.code != 0 || res.stdout != want {
+		t.Errorf("env: exit %d, stdout %q; want %q", res.code, res.stdout, want)
+	}
+	res = envwrap(t, dir, nil, "env", "--format", "json")
+	if res.code != 0 || res.stdout != `{"DEV_A":"it's $HOME","DEV_B":"two"}`+"\n" {
+		t.Errorf("env --format json: exit %d, stdout %q", res.code, res.stdout)
+	}
+	if strings.Contains(res.stderr, "two") {
+		t.Error("env wrote a value to stderr")
+	}
+	if res := envwrap(t, dir, nil, "env", "--format", "xml"); res.code != exitUsage {
+		t.Errorf("env --format xml: exit %d, want %d", res.code, exitUsage)
+	}
+}

@@ -42,6 +42,7 @@ USAGE
   envwrap [flags] agent                  no child: keep files fresh, notify an app
   envwrap probe URL                      exit 0 if URL answers 2xx (health checks)
   envwrap [flags] check [--resolve]      validate the manifest (and fetch, render)
+  envwrap [flags] env [--format F]       print the variables for eval: sh, dotenv, json
   envwrap version                        print the version
 
 FLAGS
@@ -121,6 +122,8 @@ func dispatch(opts *options, rest []string) (int, error) {
 		return runAgent(opts, rest[1:])
 	case "probe":
 		return probe(rest[1:])
+	case "env":
+		return exportEnv(opts, rest[1:])
 	case "version":
 		fmt.Println(versionLine())
 		return 0, nil
