@@ -35,7 +35,7 @@ type VaultTLS struct {
 // VaultAuth says how envwrap logs in to Vault. Relative paths are
 // relative to the manifest's directory.
 type VaultAuth struct {
-	Method    string // VaultToken (the default) or VaultAppRole
+	Method    string // VaultToken (the default), VaultAppRole or VaultJWT
 	TokenFile string // "" means $VAULT_TOKEN
 	// RoleIDFile and SecretIDFile, for AppRole; "" means $VAULT_ROLE_ID
 	// and $VAULT_SECRET_ID.
@@ -43,15 +43,20 @@ type VaultAuth struct {
 	SecretIDFile    string
 	WrappedSecretID bool   // the secret id is a response-wrapping token
 	Mount           string // the auth method's mount; "" means its name
+	// Role and JWTFile, for JWT: the Vault role, and a file holding the
+	// token (read again at every login, as issuers rotate it).
+	Role    string
+	JWTFile string
 }
 
 // The auth methods vault.auth.method accepts.
 const (
 	VaultToken   = "token"
 	VaultAppRole = "approle"
+	VaultJWT     = "jwt"
 )
 
-var vaultMethods = []string{VaultToken, VaultAppRole}
+var vaultMethods = []string{VaultToken, VaultAppRole, VaultJWT}
 
 func (c *collector) vault(v *Vault, top map[string]field) {
 	v.Auth.Method = VaultToken
@@ -123,11 +128,12 @@ func (c *collector) vaultTLS(t *VaultTLS, f field) {
 var vaultAuthKeys = map[string][]string{
 	VaultToken:   {"token_file"},
 	VaultAppRole: {"role_id_file", "secret_id_file", "wrapped_secret_id", "mount"},
+	VaultJWT:     {"role", "jwt_file", "mount"},
 }
 
 func (c *collector) vaultAuth(a *VaultAuth, f field) {
 	fs := c.mapping(f.val, f.path, "method", "token_file", "role_id_file",
-		"secret_id_file", "wrapped_secret_id", "mount")
+		"secret_id_file", "wrapped_secret_id", "mount", "role", "jwt_file")
 	if fs == nil {
 		return
 	}
@@ -144,13 +150,20 @@ func (c *collector) vaultAuth(a *VaultAuth, f field) {
 	}
 	for key, dst := range map[string]*string{"token_file": &a.TokenFile,
 		"role_id_file": &a.RoleIDFile, "secret_id_file": &a.SecretIDFile,
-		"mount": &a.Mount} {
+		"mount": &a.Mount, "role": &a.Role, "jwt_file": &a.JWTFile} {
 		if v, ok := fs[key]; ok {
 			*dst, _ = c.nonEmpty(v)
 		}
 	}
 	if v, ok := fs["wrapped_secret_id"]; ok {
 		a.WrappedSecretID, _ = c.boolean(v)
+	}
+	if a.Method == VaultJWT {
+		for _, key := range []string{"role", "jwt_file"} {
+			if _, ok := fs[key]; !ok {
+				c.at(f.val, f.path+"."+key, "is required for auth method jwt")
+			}
+		}
 	}
 }
 

@@ -59,7 +59,8 @@ func vaultConfig(opts *options, m *manifest.Manifest) (vault.Config, error) {
 func vaultAuth(dir string, a manifest.VaultAuth) vault.Auth {
 	out := vault.Auth{Method: a.Method, TokenFile: rel(dir, a.TokenFile),
 		RoleIDFile: rel(dir, a.RoleIDFile), SecretIDFile: rel(dir, a.SecretIDFile),
-		WrappedSecretID: a.WrappedSecretID, Mount: a.Mount}
+		WrappedSecretID: a.WrappedSecretID, Mount: a.Mount,
+		Role: a.Role, JWTFile: rel(dir, a.JWTFile)}
 	if out.TokenFile == "" {
 		out.Token = secret.FromString(os.Getenv("VAULT_TOKEN"))
 	}

@@ -30,9 +30,11 @@ func (s *Source) login(ctx context.Context) (*api.Secret, error) {
 		auth, err = s.tokenLogin(ctx)
 	case MethodAppRole:
 		auth, err = s.appRoleLogin(ctx)
+	case MethodJWT:
+		auth, err = s.jwtLogin(ctx)
 	default:
 		return nil, source.Permanent(fmt.Errorf("vault: auth method %q is not supported; "+
-			"use token or approle", s.cfg.Auth.Method))
+			"use token, approle or jwt", s.cfg.Auth.Method))
 	}
 	if err != nil {
 		return nil, err
@@ -117,6 +119,31 @@ func (s *Source) appRoleLogin(ctx context.Context) (*api.Secret, error) {
 		return nil, classify(what, err)
 	}
 	auth, err := method.Login(ctx, c)
+	if err != nil {
+		return nil, classify(what, err)
+	}
+	if auth == nil || auth.Auth == nil || auth.Auth.ClientToken == "" {
+		return nil, fmt.Errorf("vault: %s: the answer holds no token", what)
+	}
+	return auth, nil
+}
+
+// jwtLogin presents the token in JWTFile for Role. The file is read at
+// every login: the issuer (a CI system, a workload identity) rotates it.
+func (s *Source) jwtLogin(ctx context.Context) (*api.Secret, error) {
+	a := s.cfg.Auth
+	mount := mountOr(a.Mount, "jwt")
+	what := "log in with jwt at " + s.cfg.Address + " (auth/" + mount + ", role " + a.Role + ")"
+	jwt, err := readCredential(secret.Value{}, a.JWTFile, "")
+	if err != nil {
+		return nil, source.Permanent(fmt.Errorf("vault: %s: %w", what, err))
+	}
+	c, err := s.fresh()
+	if err != nil {
+		return nil, classify(what, err)
+	}
+	auth, err := c.Logical().WriteWithContext(ctx, "auth/"+mount+"/login",
+		map[string]any{"role": a.Role, "jwt": jwt})
 	if err != nil {
 		return nil, classify(what, err)
 	}

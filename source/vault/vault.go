@@ -37,6 +37,7 @@ var (
 const (
 	MethodToken   = "token"
 	MethodAppRole = "approle"
+	MethodJWT     = "jwt"
 )
 
 // Config says where Vault is and how to log in.
@@ -62,7 +63,7 @@ type TLS struct {
 // Auth says how the Source gets its token. A file is read again at every
 // login, so that a token or secret id rotated on disk is picked up.
 type Auth struct {
-	Method string // MethodToken or MethodAppRole
+	Method string // MethodToken, MethodAppRole or MethodJWT
 
 	Token     secret.Value // the token, when TokenFile is ""
 	TokenFile string
@@ -74,7 +75,10 @@ type Auth struct {
 	// WrappedSecretID says the secret id is a response-wrapping token to
 	// unwrap first.
 	WrappedSecretID bool
-	Mount           string // AppRole mount; "" means "approle"
+	Mount           string // the method's mount; "" means "approle" or "jwt"
+
+	Role    string // JWT: the Vault role
+	JWTFile string // JWT: a file holding the token, read at every login
 }
 
 // Source reads secrets from one Vault server.

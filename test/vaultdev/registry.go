@@ -3,6 +3,7 @@ package main
 import (
 	"sort"
 
+	jwtauth "github.com/hashicorp/vault-plugin-auth-jwt"
 	kv "github.com/hashicorp/vault-plugin-secrets-kv"
 	"github.com/hashicorp/vault/builtin/credential/approle"
 	"github.com/hashicorp/vault/builtin/credential/userpass"
@@ -32,6 +33,7 @@ func newRegistry() *registry {
 		credential: map[string]logical.Factory{
 			"approle":  approle.Factory,
 			"userpass": userpass.Factory,
+			"jwt":      jwtauth.Factory,
 		},
 		secrets: map[string]logical.Factory{
 			"kv": kv.Factory,

@@ -1,0 +1,35 @@
+package manifest
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestVaultJWTAuth(t *testing.T) {
+	m, err := Parse("envwrap.yaml", []byte(`version: 1
+vault:
+  address: http://127.0.0.1:8200
+  auth: {method: jwt, role: ci, jwt_file: /run/ci/token, mount: gitlab}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := m.Vault.Auth
+	if a.Method != VaultJWT || a.Role != "ci" || a.JWTFile != "/run/ci/token" || a.Mount != "gitlab" {
+		t.Errorf("auth = %+v", a)
+	}
+	cases := map[string]string{
+		"{method: jwt, jwt_file: /t}": "envwrap.yaml:4:9: vault.auth.role: is required " +
+			"for auth method jwt",
+		"{method: jwt, role: ci}": "vault.auth.jwt_file: is required for auth method jwt",
+		"{method: approle, role: ci}": "vault.auth.role: does not apply to auth method " +
+			"approle",
+	}
+	for auth, want := range cases {
+		_, err := Parse("envwrap.yaml", []byte("version: 1\nvault:\n  address: "+
+			"http://127.0.0.1:8200\n  auth: "+auth+"\n"))
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s:\n got %v\nwant %q", auth, err, want)
+		}
+	}
+}
