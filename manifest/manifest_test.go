@@ -343,9 +343,9 @@ func TestParseErrors(t *testing.T) {
 		{"vault address without a scheme", v1 + "vault:\n  address: 127.0.0.1:8200\n",
 			"envwrap.yaml:3:12: vault.address: want a URL starting with http:// or " +
 				`https://, such as https://vault.example.com:8200, got "127.0.0.1:8200"`},
-		{"vault auth method not in this release", v1 + "vault:\n  auth: {method: kubernetes}\n",
-			`envwrap.yaml:3:18: vault.auth.method: "kubernetes" is not supported in this ` +
-				"release; use one of: token, approle, jwt"},
+		{"vault auth method not in this release", v1 + "vault:\n  auth: {method: aws}\n",
+			`envwrap.yaml:3:18: vault.auth.method: "aws" is not supported in this ` +
+				"release; use one of: token, approle, jwt, kubernetes"},
 		{"vault auth key of another method", v1 + "vault:\n  auth: {token_file: /t, " +
 			"method: approle}\n",
 			"envwrap.yaml:3:10: vault.auth.token_file: does not apply to auth method approle; " +

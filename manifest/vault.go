@@ -54,9 +54,14 @@ const (
 	VaultToken   = "token"
 	VaultAppRole = "approle"
 	VaultJWT     = "jwt"
+	// VaultKubernetes logs in with the pod's service account token.
+	VaultKubernetes = "kubernetes"
 )
 
-var vaultMethods = []string{VaultToken, VaultAppRole, VaultJWT}
+// DefaultServiceAccountToken is where Kubernetes mounts a pod's token.
+const DefaultServiceAccountToken = "/var/run/secrets/kubernetes.io/serviceaccount/token"
+
+var vaultMethods = []string{VaultToken, VaultAppRole, VaultJWT, VaultKubernetes}
 
 func (c *collector) vault(v *Vault, top map[string]field) {
 	v.Auth.Method = VaultToken
@@ -129,6 +134,8 @@ var vaultAuthKeys = map[string][]string{
 	VaultToken:   {"token_file"},
 	VaultAppRole: {"role_id_file", "secret_id_file", "wrapped_secret_id", "mount"},
 	VaultJWT:     {"role", "jwt_file", "mount"},
+	// jwt_file defaults to the service account token for kubernetes.
+	VaultKubernetes: {"role", "jwt_file", "mount"},
 }
 
 func (c *collector) vaultAuth(a *VaultAuth, f field) {
@@ -158,11 +165,24 @@ func (c *collector) vaultAuth(a *VaultAuth, f field) {
 	if v, ok := fs["wrapped_secret_id"]; ok {
 		a.WrappedSecretID, _ = c.boolean(v)
 	}
-	if a.Method == VaultJWT {
+	c.jwtKeys(a, f, fs)
+}
+
+// jwtKeys checks what the jwt and kubernetes methods need.
+func (c *collector) jwtKeys(a *VaultAuth, f field, fs map[string]field) {
+	switch a.Method {
+	case VaultJWT:
 		for _, key := range []string{"role", "jwt_file"} {
 			if _, ok := fs[key]; !ok {
 				c.at(f.val, f.path+"."+key, "is required for auth method jwt")
 			}
+		}
+	case VaultKubernetes:
+		if _, ok := fs["role"]; !ok {
+			c.at(f.val, f.path+".role", "is required for auth method kubernetes")
+		}
+		if a.JWTFile == "" {
+			a.JWTFile = DefaultServiceAccountToken
 		}
 	}
 }

@@ -18,7 +18,14 @@ vault:
 	if a.Method != VaultJWT || a.Role != "ci" || a.JWTFile != "/run/ci/token" || a.Mount != "gitlab" {
 		t.Errorf("auth = %+v", a)
 	}
+	m, err = Parse("envwrap.yaml", []byte("version: 1\nvault:\n  address: "+
+		"http://127.0.0.1:8200\n  auth: {method: kubernetes, role: app}\n"))
+	if err != nil || m.Vault.Auth.JWTFile != DefaultServiceAccountToken {
+		t.Errorf("kubernetes auth reads %q (%v), want the service account token",
+			m.Vault.Auth.JWTFile, err)
+	}
 	cases := map[string]string{
+		"{method: kubernetes}": "vault.auth.role: is required for auth method kubernetes",
 		"{method: jwt, jwt_file: /t}": "envwrap.yaml:4:9: vault.auth.role: is required " +
 			"for auth method jwt",
 		"{method: jwt, role: ci}": "vault.auth.jwt_file: is required for auth method jwt",

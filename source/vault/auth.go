@@ -30,11 +30,11 @@ func (s *Source) login(ctx context.Context) (*api.Secret, error) {
 		auth, err = s.tokenLogin(ctx)
 	case MethodAppRole:
 		auth, err = s.appRoleLogin(ctx)
-	case MethodJWT:
+	case MethodJWT, MethodKubernetes:
 		auth, err = s.jwtLogin(ctx)
 	default:
 		return nil, source.Permanent(fmt.Errorf("vault: auth method %q is not supported; "+
-			"use token, approle or jwt", s.cfg.Auth.Method))
+			"use token, approle, jwt or kubernetes", s.cfg.Auth.Method))
 	}
 	if err != nil {
 		return nil, err
@@ -128,12 +128,14 @@ func (s *Source) appRoleLogin(ctx context.Context) (*api.Secret, error) {
 	return auth, nil
 }
 
-// jwtLogin presents the token in JWTFile for Role. The file is read at
-// every login: the issuer (a CI system, a workload identity) rotates it.
+// jwtLogin presents the token in JWTFile for Role, to the jwt method or
+// to the kubernetes one, which take the same request. The file is read at
+// every login: its issuer (a CI system, the kubelet) rotates it.
 func (s *Source) jwtLogin(ctx context.Context) (*api.Secret, error) {
 	a := s.cfg.Auth
-	mount := mountOr(a.Mount, "jwt")
-	what := "log in with jwt at " + s.cfg.Address + " (auth/" + mount + ", role " + a.Role + ")"
+	mount := mountOr(a.Mount, a.Method)
+	what := fmt.Sprintf("log in with %s at %s (auth/%s, role %s)",
+		a.Method, s.cfg.Address, mount, a.Role)
 	jwt, err := readCredential(secret.Value{}, a.JWTFile, "")
 	if err != nil {
 		return nil, source.Permanent(fmt.Errorf("vault: %s: %w", what, err))

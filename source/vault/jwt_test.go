@@ -92,3 +92,42 @@ func TestVaultJWTLogin(t *testing.T) {
 }
 
 const canaryJWT = "canary-jwt-4b7e"
+
+// TestVaultKubernetesLogin checks what envwrap sends for the kubernetes
+// method: the service account token from its file, with the role, to
+// auth/kubernetes/login. Vault's kubernetes method would check that token
+// with the cluster's TokenReview API, and no cluster runs here; Vault's
+// jwt method takes the same login request, so it is mounted at the
+// kubernetes path and trusts the test's key in the cluster's place.
+func TestVaultKubernetesLogin(t *testing.T) {
+	v := vaulttest.Start(t)
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, err := x509.MarshalPKIXPublicKey(&key.PublicKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub := string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}))
+	v.Do(t, "POST", "sys/auth/kubernetes", map[string]string{"type": "jwt"})
+	v.Do(t, "POST", "auth/kubernetes/config",
+		map[string]any{"jwt_validation_pubkeys": []string{pub}})
+	v.Do(t, "PUT", "sys/policies/acl/reader", map[string]string{
+		"policy": `path "secret/*" { capabilities = ["read"] }`})
+	v.Do(t, "POST", "auth/kubernetes/role/api", map[string]any{"role_type": "jwt",
+		"user_claim": "sub", "bound_audiences": []string{"vault"},
+		"token_policies": []string{"reader"}})
+	v.Do(t, "POST", "secret/data/app", map[string]any{"data": map[string]string{"k": canaryJWT}})
+	now := time.Now().Unix()
+	tokenFile := filepath.Join(t.TempDir(), "token")
+	write(t, tokenFile, signJWT(t, key, map[string]any{
+		"iss": "kubernetes/serviceaccount", "sub": "system:serviceaccount:shop:api",
+		"aud": "vault", "iat": now, "exp": now + 600}))
+
+	s, _ := newSource(t, Config{Address: v.Addr, Auth: Auth{Method: MethodKubernetes,
+		Role: "api", JWTFile: tokenFile}})
+	if got := field(t, s, "vault://secret/app#k"); got != canaryJWT {
+		t.Errorf("read %q after a kubernetes login", got)
+	}
+}

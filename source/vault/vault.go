@@ -38,6 +38,9 @@ const (
 	MethodToken   = "token"
 	MethodAppRole = "approle"
 	MethodJWT     = "jwt"
+	// MethodKubernetes presents the pod's service account token; Vault
+	// checks it with the cluster's TokenReview API.
+	MethodKubernetes = "kubernetes"
 )
 
 // Config says where Vault is and how to log in.
