@@ -10,10 +10,13 @@ import (
 
 // A leased secret (Vault's dynamic credentials, say) is not refreshed on
 // an interval. Its lease is renewed at two thirds of its life; renewal
-// extends the lease and keeps the value. When the lease cannot be renewed,
-// or the backend grants less than asked because the lease nears its
-// maximum life, a fresh secret is fetched late in the remaining life, at
-// 80 to 90% of it, and that new value is a change like any other.
+// extends the lease and keeps the value. A renewal that fails for a reason
+// that may pass (Vault sealed or out of reach) is tried again, with
+// backoff, for the first half of what was left of the lease. When the
+// lease cannot be renewed, or the backend grants less than asked because
+// the lease nears its maximum life, a fresh secret is fetched late in the
+// remaining life, at 80 to 90% of it, and that new value is a change like
+// any other.
 
 // leased reports whether the target holds a lease that rotation manages.
 func (t *target) leased() bool { return t.lease.Duration > 0 }
@@ -42,6 +45,16 @@ func (t *target) replaceLate(now time.Time) {
 	t.next = now.Add(left*8/10 + rand.N(left/10+1))
 }
 
+// retryRenewal reports whether a renewal that failed with err is worth
+// trying again: the error may pass, and more than a sixth of the lease's
+// life (half of what is left at the renewal) and more than two seconds
+// remain, so that a replacement still has time if the retries fail. The
+// backoff of retry stays within half the remaining life.
+func (t *target) retryRenewal(err error, now time.Time) bool {
+	return !source.IsPermanent(err) &&
+		t.expires.Sub(now) > max(t.lease.Duration/6, 2*time.Second)
+}
+
 // renew extends t's lease. It reports to the log and the metrics hook.
 func (w *Watcher) renew(ctx context.Context, t *target) {
 	r, ok := w.cfg.Sources[t.ref.Scheme].(source.Renewer)
@@ -55,6 +68,14 @@ func (w *Watcher) renew(ctx context.Context, t *target) {
 	w.checked(t.ref, err)
 	now := time.Now()
 	switch {
+	case err != nil && t.retryRenewal(err, now):
+		// Vault sealed or out of reach for a moment: the lease is still
+		// good and may well be renewed once Vault answers. Replacing the
+		// value would restart the child for a passing fault.
+		wait := t.retry(now)
+		w.log.Warn("lease renewal failed; retrying", "ref", t.ref.Raw,
+			"lease_id", t.lease.ID, "err", err,
+			"next_try", wait.Round(time.Millisecond).String())
 	case err != nil:
 		t.replaceLate(now)
 		w.log.Warn("lease renewal failed; a fresh secret will replace it",
@@ -67,6 +88,7 @@ func (w *Watcher) renew(ctx context.Context, t *target) {
 			"ref", t.ref.Raw, "lease_id", t.lease.ID, "ttl", granted.String(),
 			"replace_in", t.next.Sub(now).Round(time.Millisecond).String())
 	default:
+		t.failures = 0
 		t.expires = now.Add(granted)
 		t.next = now.Add(granted * 2 / 3)
 		w.log.Info("lease renewed", "ref", t.ref.Raw, "lease_id", t.lease.ID,

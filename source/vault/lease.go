@@ -25,7 +25,9 @@ func (s *Source) Renew(ctx context.Context, lease source.Lease, increment time.D
 		return 0, fmt.Errorf("vault: renew lease %s at %s: empty answer",
 			lease.ID, s.cfg.Address)
 	}
-	return time.Duration(got.LeaseDuration) * time.Second, nil
+	granted := time.Duration(got.LeaseDuration) * time.Second
+	s.extended(lease, granted)
+	return granted, nil
 }
 
 // Revoke ends lease at once.
@@ -42,20 +44,57 @@ func (s *Source) Revoke(ctx context.Context, lease source.Lease) error {
 	return nil
 }
 
+// heldLease is a lease this Source fetched and when it runs out, as far
+// as Vault last said; zero when Vault gave it no duration.
+type heldLease struct {
+	lease   source.Lease
+	expires time.Time
+}
+
+func (h heldLease) alive(now time.Time) bool {
+	return h.expires.IsZero() || h.expires.After(now)
+}
+
+// remember records a lease just fetched, and forgets those that have run
+// out: a replaced lease is never renewed again, and without this a long
+// run would hold every lease it ever had, and revoke them all at exit.
 func (s *Source) remember(l source.Lease) {
 	s.leaseMu.Lock()
 	defer s.leaseMu.Unlock()
-	s.leases[l.ID] = l
+	now := time.Now()
+	for id, h := range s.leases {
+		if !h.alive(now) {
+			delete(s.leases, id)
+		}
+	}
+	h := heldLease{lease: l}
+	if l.Duration > 0 {
+		h.expires = now.Add(l.Duration)
+	}
+	s.leases[l.ID] = h
 }
 
-// RevokeAll revokes every lease this Source fetched and has not revoked,
-// each within a short bound, so that a Vault gone away does not hold
-// envwrap's exit for long. Failures are logged.
+// extended records that Vault renewed lease for granted from now.
+func (s *Source) extended(lease source.Lease, granted time.Duration) {
+	s.leaseMu.Lock()
+	defer s.leaseMu.Unlock()
+	if h, ok := s.leases[lease.ID]; ok {
+		h.expires = time.Now().Add(granted)
+		s.leases[lease.ID] = h
+	}
+}
+
+// RevokeAll revokes every lease this Source fetched that has neither
+// been revoked nor run out, each within a short bound, so that a Vault
+// gone away does not hold envwrap's exit for long. Failures are logged.
 func (s *Source) RevokeAll(ctx context.Context) {
 	s.leaseMu.Lock()
 	leases := make([]source.Lease, 0, len(s.leases))
-	for _, l := range s.leases {
-		leases = append(leases, l)
+	now := time.Now()
+	for _, h := range s.leases {
+		if h.alive(now) {
+			leases = append(leases, h.lease)
+		}
 	}
 	s.leaseMu.Unlock()
 	for _, l := range leases {

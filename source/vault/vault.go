@@ -94,7 +94,7 @@ type Source struct {
 	mounts  []mount // KV and other mounts seen so far, looked up once each
 
 	leaseMu sync.Mutex
-	leases  map[string]source.Lease // issued to this Source, by id
+	leases  map[string]heldLease // issued to this Source and not run out, by id
 
 	stop    chan struct{}
 	stopped sync.WaitGroup
@@ -113,7 +113,7 @@ func New(ctx context.Context, cfg Config) (*Source, error) {
 		return nil, fmt.Errorf("vault: %s: %w", cfg.Address, err)
 	}
 	s := &Source{cfg: cfg, client: client, log: cfg.Logger,
-		leases: make(map[string]source.Lease), stop: make(chan struct{})}
+		leases: make(map[string]heldLease), stop: make(chan struct{})}
 	auth, err := s.loginRetrying(ctx)
 	if err != nil {
 		return nil, err

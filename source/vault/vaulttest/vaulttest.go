@@ -26,6 +26,7 @@ const Skip = "set ENVWRAP_VAULTDEV to the Vault fixture's binary to run this tes
 type Server struct {
 	Addr      string `json:"addr"`
 	RootToken string `json:"root_token"`
+	UnsealKey string `json:"unseal_key"` // hex, for PUT sys/unseal
 	cmd       *exec.Cmd
 }
 
