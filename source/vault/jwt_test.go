@@ -40,10 +40,10 @@ func signJWT(t *testing.T, key *ecdsa.PrivateKey, claims map[string]any) string 
 	return signed + "." + base64.RawURLEncoding.EncodeToString(sig)
 }
 
-// TestVaultJWTLogin configures Vault's jwt auth with a key of the test's,
-// presents a token signed with it from a file, and reads a secret.
-func TestVaultJWTLogin(t *testing.T) {
-	v := vaulttest.Start(t)
+// trustKey mounts Vault's jwt method at mount, trusting a new key of the
+// test's for tokens with audience aud under role, and returns the key.
+func trustKey(t *testing.T, v *vaulttest.Server, mount, role, aud string) *ecdsa.PrivateKey {
+	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
@@ -53,15 +53,23 @@ func TestVaultJWTLogin(t *testing.T) {
 		t.Fatal(err)
 	}
 	pub := string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}))
-	v.Do(t, "POST", "sys/auth/jwt", map[string]string{"type": "jwt"})
-	v.Do(t, "POST", "auth/jwt/config", map[string]any{"jwt_validation_pubkeys": []string{pub}})
+	v.Do(t, "POST", "sys/auth/"+mount, map[string]string{"type": "jwt"})
+	v.Do(t, "POST", "auth/"+mount+"/config",
+		map[string]any{"jwt_validation_pubkeys": []string{pub}})
 	v.Do(t, "PUT", "sys/policies/acl/reader", map[string]string{
 		"policy": `path "secret/*" { capabilities = ["read"] }`})
-	v.Do(t, "POST", "auth/jwt/role/ci", map[string]any{"role_type": "jwt",
-		"user_claim": "sub", "bound_audiences": []string{"envwrap-test"},
+	v.Do(t, "POST", "auth/"+mount+"/role/"+role, map[string]any{"role_type": "jwt",
+		"user_claim": "sub", "bound_audiences": []string{aud},
 		"token_policies": []string{"reader"}})
 	v.Do(t, "POST", "secret/data/app", map[string]any{"data": map[string]string{"k": canaryJWT}})
+	return key
+}
 
+// TestVaultJWTLogin configures Vault's jwt auth with a key of the test's,
+// presents a token signed with it from a file, and reads a secret.
+func TestVaultJWTLogin(t *testing.T) {
+	v := vaulttest.Start(t)
+	key := trustKey(t, v, "jwt", "ci", "envwrap-test")
 	now := time.Now().Unix()
 	token := signJWT(t, key, map[string]any{"sub": "build-42", "aud": "envwrap-test",
 		"iat": now, "nbf": now - 5, "exp": now + 600})
@@ -83,7 +91,7 @@ func TestVaultJWTLogin(t *testing.T) {
 	wrong := filepath.Join(t.TempDir(), "wrong")
 	write(t, wrong, signJWT(t, key, map[string]any{"sub": "x", "aud": "elsewhere",
 		"iat": now, "exp": now + 600}))
-	_, err = New(t.Context(), Config{Address: v.Addr, Auth: Auth{Method: MethodJWT,
+	_, err := New(t.Context(), Config{Address: v.Addr, Auth: Auth{Method: MethodJWT,
 		Role: "ci", JWTFile: wrong}})
 	if err == nil || !strings.Contains(err.Error(), "log in with jwt") ||
 		!strings.Contains(err.Error(), "role ci") {
@@ -101,24 +109,7 @@ const canaryJWT = "canary-jwt-4b7e"
 // kubernetes path and trusts the test's key in the cluster's place.
 func TestVaultKubernetesLogin(t *testing.T) {
 	v := vaulttest.Start(t)
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	der, err := x509.MarshalPKIXPublicKey(&key.PublicKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pub := string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}))
-	v.Do(t, "POST", "sys/auth/kubernetes", map[string]string{"type": "jwt"})
-	v.Do(t, "POST", "auth/kubernetes/config",
-		map[string]any{"jwt_validation_pubkeys": []string{pub}})
-	v.Do(t, "PUT", "sys/policies/acl/reader", map[string]string{
-		"policy": `path "secret/*" { capabilities = ["read"] }`})
-	v.Do(t, "POST", "auth/kubernetes/role/api", map[string]any{"role_type": "jwt",
-		"user_claim": "sub", "bound_audiences": []string{"vault"},
-		"token_policies": []string{"reader"}})
-	v.Do(t, "POST", "secret/data/app", map[string]any{"data": map[string]string{"k": canaryJWT}})
+	key := trustKey(t, v, "kubernetes", "api", "vault")
 	now := time.Now().Unix()
 	tokenFile := filepath.Join(t.TempDir(), "token")
 	write(t, tokenFile, signJWT(t, key, map[string]any{
