@@ -98,9 +98,18 @@ func (c *collector) vaultAddress(f field) (string, bool) {
 		return "", false
 	}
 	u, err := url.Parse(s)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+	switch {
+	case err == nil && u.User != nil:
+		// Not echoed: a password may be in it.
+		c.at(f.val, f.path, "must not carry a user or password; use vault.auth")
+		return "", false
+	case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
 		c.at(f.val, f.path, "want a URL starting with http:// or https://, such as "+
 			"https://vault.example.com:8200, got %q", s)
+		return "", false
+	case u.RawQuery != "" || u.Fragment != "" || strings.Trim(u.Path, "/") != "":
+		c.at(f.val, f.path, "want only scheme, host and port, such as "+
+			"https://vault.example.com:8200; paths go in vault:// references")
 		return "", false
 	}
 	return s, true

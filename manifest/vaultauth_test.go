@@ -40,3 +40,27 @@ vault:
 		}
 	}
 }
+
+func TestVaultAddressAndPaths(t *testing.T) {
+	cases := map[string]string{
+		"vault: {address: \"http://u:pw-canary@127.0.0.1:8200\"}\n": "vault.address: must not " +
+			"carry a user or password",
+		"vault: {address: \"http://127.0.0.1:8200?x=1\"}\n": "vault.address: want only " +
+			"scheme, host and port",
+		"vault: {address: \"http://127.0.0.1:8200/v1/secret\"}\n": "want only scheme",
+		"secrets:\n  - {env: A, from: \"vault://secret/../kv1/x#k\"}\n": "vault paths take " +
+			"no empty, . or .. segments",
+		"secrets:\n  - {env: A, from: \"vault://secret//app#k\"}\n": "no empty",
+		"secrets:\n  - {env: A, from: \"vault://secret/app/#k\"}\n": "no empty",
+		"secrets:\n  - {env: A, from: \"vault:///secret/app#k\"}\n": "no empty",
+	}
+	for body, want := range cases {
+		_, err := Parse("envwrap.yaml", []byte("version: 1\n"+body))
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q:\n got %v\nwant %q", body, err, want)
+		}
+		if err != nil && strings.Contains(err.Error(), "pw-canary") {
+			t.Errorf("the error echoes the address's password: %v", err)
+		}
+	}
+}

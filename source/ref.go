@@ -64,6 +64,11 @@ func Parse(raw string) (Ref, error) {
 		}
 		ref.Query = q
 	}
+	if scheme == SchemeVault {
+		if err := vaultPath(ref.Locator); err != nil {
+			return Ref{}, fmt.Errorf("reference %q: %w", raw, err)
+		}
+	}
 	if strings.Contains(ref.Key, "#") || (ref.Key == "" && strings.HasSuffix(raw, "#")) {
 		return Ref{}, fmt.Errorf("reference %q: empty or repeated #key", raw)
 	}
@@ -101,6 +106,19 @@ func parseQuery(scheme, query string) (url.Values, error) {
 
 // fileFormats are the formats a file:// reference may name.
 var fileFormats = []string{"dotenv", "json", "raw"}
+
+// vaultPath refuses the path segments Vault would resolve to another path
+// (it redirects secret/../kv1/x to kv1/x, and reads secret//app as
+// secret/app): what is read must be what the manifest says.
+func vaultPath(p string) error {
+	for _, seg := range strings.Split(p, "/") {
+		if seg == "" || seg == "." || seg == ".." {
+			return fmt.Errorf("vault paths take no empty, . or .. segments, " +
+				"nor a leading or trailing /")
+		}
+	}
+	return nil
+}
 
 func schemeList() string {
 	return "aws-sm://, ssm://, file://, vault://"

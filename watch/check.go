@@ -2,6 +2,7 @@ package watch
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/envwrap/envwrap/source"
@@ -109,6 +110,9 @@ func (w *Watcher) compare(t *target, sec source.Secret, changed map[string]sourc
 // failed keeps the last good value and tries again later.
 func (w *Watcher) failed(t *target, err error, now time.Time) {
 	wait := t.retry(now)
+	if errors.Is(err, context.Canceled) {
+		return // envwrap is stopping: not a failure worth a warning
+	}
 	w.log.Warn("refresh failed; keeping the last good value", "ref", t.ref.Raw,
 		"err", err, "next_try", wait.Round(time.Millisecond).String())
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 
 	"github.com/hashicorp/vault/api"
@@ -27,7 +28,9 @@ func classify(what string, err error) error {
 	if errors.As(err, &re) {
 		return classifyStatus(what, re.StatusCode, vaultErrors(re))
 	}
-	if badCertificate(err) {
+	if badCertificate(err) || errors.Is(err, http.ErrSchemeMismatch) {
+		// Neither a certificate nor https:// against plain http will
+		// change by trying again.
 		return source.Permanent(fmt.Errorf("vault: %s: %w", what, err))
 	}
 	return fmt.Errorf("vault: %s: %w", what, err)
@@ -53,7 +56,13 @@ func vaultErrors(re *api.ResponseError) string {
 	if re.RawError {
 		return ""
 	}
-	return strings.Join(re.Errors, "; ")
+	msgs := make([]string, len(re.Errors))
+	for i, m := range re.Errors {
+		// Vault joins several errors into one text with tabs and blank
+		// lines; a log line wants one line.
+		msgs[i] = strings.Join(strings.Fields(m), " ")
+	}
+	return strings.Join(msgs, "; ")
 }
 
 func badCertificate(err error) bool {

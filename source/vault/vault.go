@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -130,6 +131,10 @@ func newClient(cfg Config) (*api.Client, error) {
 	if !strings.HasPrefix(cfg.Address, "http://") &&
 		!strings.HasPrefix(cfg.Address, "https://") {
 		return nil, errors.New("the address must start with http:// or https://")
+	}
+	if u, err := url.Parse(cfg.Address); err != nil || u.User != nil {
+		// Not echoed: a password may be in it.
+		return nil, errors.New("the address must be a URL without a user or password")
 	}
 	timeout := cfg.Timeout
 	if timeout <= 0 {

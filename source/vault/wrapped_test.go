@@ -1,12 +1,15 @@
 package vault
 
 import (
+	"context"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hashicorp/vault/api"
 
+	"github.com/envwrap/envwrap/secret"
 	"github.com/envwrap/envwrap/source/vault/vaulttest"
 )
 
@@ -55,4 +58,25 @@ func containsAny(s string, subs ...string) bool {
 		}
 	}
 	return false
+}
+
+// TestVaultHTTPSAgainstHTTPFailsAtOnce: https:// to a plain-http Vault
+// cannot start working by trying again, so it is not retried.
+func TestVaultHTTPSAgainstHTTPFailsAtOnce(t *testing.T) {
+	v := vaulttest.Start(t)
+	addr := "https://" + strings.TrimPrefix(v.Addr, "http://")
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	defer cancel()
+	start := time.Now()
+	_, err := New(ctx, Config{Address: addr,
+		Auth: Auth{Method: MethodToken, Token: secret.FromString(v.RootToken)}})
+	if err == nil || !strings.Contains(err.Error(), "HTTP response to HTTPS client") {
+		t.Fatalf("err = %v", err)
+	}
+	if took := time.Since(start); took > 5*time.Second {
+		t.Errorf("gave up after %v; want at once", took)
+	}
+	if strings.Contains(err.Error(), v.RootToken) {
+		t.Error("the error holds the token")
+	}
 }
