@@ -69,9 +69,11 @@ func main() {
 func run() int {
 	fs := flag.NewFlagSet("vaultdev", flag.ContinueOnError)
 	addr := fs.String("addr", "127.0.0.1:0", "loopback address to listen on; port 0 picks a free port")
-	readyFile := fs.String("ready-file", "", "write the ready JSON to this file (mode 0600) instead of stdout")
+	readyFile := fs.String("ready-file", "",
+		"write the ready JSON to this file (mode 0600) instead of stdout")
 	rootToken := fs.String("root-token", "", "use this root token instead of a generated one")
-	logLevel := fs.String("log-level", "warn", "Vault log level on stderr: trace, debug, info, warn, error")
+	logLevel := fs.String("log-level", "warn",
+		"Vault log level on stderr: trace, debug, info, warn, error")
 	if err := fs.Parse(os.Args[1:]); err != nil {
 		return 2
 	}
@@ -239,7 +241,8 @@ var registryKV = newRegistry().secrets["kv"]
 
 // request sends one request to the core as the given token and turns an
 // error response into an error.
-func request(ctx context.Context, core *vault.Core, token string, op logical.Operation, path string, data map[string]interface{}) (*logical.Response, error) {
+func request(ctx context.Context, core *vault.Core, token string, op logical.Operation,
+	path string, data map[string]interface{}) (*logical.Response, error) {
 	resp, err := core.HandleRequest(ctx, &logical.Request{
 		Operation:   op,
 		Path:        path,
@@ -258,19 +261,21 @@ func request(ctx context.Context, core *vault.Core, token string, op logical.Ope
 // replaceRootToken creates a root token with the given id and revokes the
 // generated one, so a restarted fixture can keep the token a test knows.
 func replaceRootToken(ctx context.Context, core *vault.Core, generated, id string) (string, error) {
-	resp, err := request(ctx, core, generated, logical.UpdateOperation, "auth/token/create", map[string]interface{}{
-		"id":                id,
-		"policies":          []string{"root"},
-		"no_parent":         true,
-		"no_default_policy": true,
-	})
+	resp, err := request(ctx, core, generated, logical.UpdateOperation, "auth/token/create",
+		map[string]interface{}{
+			"id":                id,
+			"policies":          []string{"root"},
+			"no_parent":         true,
+			"no_default_policy": true,
+		})
 	if err != nil {
 		return "", fmt.Errorf("root token: %w", err)
 	}
 	if resp == nil || resp.Auth == nil {
 		return "", errors.New("root token: no auth in response")
 	}
-	if _, err := request(ctx, core, generated, logical.UpdateOperation, "auth/token/revoke-self", nil); err != nil {
+	_, err = request(ctx, core, generated, logical.UpdateOperation, "auth/token/revoke-self", nil)
+	if err != nil {
 		return "", fmt.Errorf("root token: %w", err)
 	}
 	return resp.Auth.ClientToken, nil

@@ -87,7 +87,8 @@ func (r *registry) Contains(name string, t consts.PluginType) bool {
 	return ok
 }
 
-func (r *registry) DeprecationStatus(name string, t consts.PluginType) (consts.DeprecationStatus, bool) {
+func (r *registry) DeprecationStatus(name string,
+	t consts.PluginType) (consts.DeprecationStatus, bool) {
 	if r.Contains(name, t) {
 		return consts.Supported, true
 	}
