@@ -26,11 +26,7 @@ func started(t *testing.T, dir string, env []string, name string, args ...string
 	t.Helper()
 	cmd := exec.Command(name, args...)
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "GORACE=atexit_sleep_ms=0",
-		"AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test", "AWS_REGION=us-east-1",
-		"AWS_EC2_METADATA_DISABLED=true", "AWS_CONFIG_FILE=/dev/null",
-		"AWS_SHARED_CREDENTIALS_FILE=/dev/null")
-	cmd.Env = append(cmd.Env, env...)
+	cmd.Env = testEnv(env...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
@@ -138,7 +134,7 @@ agent:
   notify: {`+notify+`}
 health: {listen: "`+listen+`"}
 `)
-	agent := started(t, dir, []string{"ENVWRAP_TEST_AS_ENVWRAP=1"}, os.Args[0],
+	agent := started(t, dir, []string{asEnvwrap}, os.Args[0],
 		"--log-level", "debug", "agent")
 	conf := filepath.Join(dir, "app.conf")
 	eventually(t, "the first render", func() bool {
@@ -205,7 +201,7 @@ agent:
   command: ["true"]
 health: {}
 `)
-	started(t, dir, []string{"ENVWRAP_TEST_AS_ENVWRAP=1"}, os.Args[0], "--listen", listen,
+	started(t, dir, []string{asEnvwrap}, os.Args[0], "--listen", listen,
 		"--fetch-timeout", "1m", "agent")
 	eventually(t, "liveness", answers(listen, "/livez", 200))
 	if code, _ := get("http://" + listen + "/readyz"); code != http.StatusServiceUnavailable {

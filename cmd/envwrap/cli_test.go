@@ -123,7 +123,7 @@ func TestStopReachesWhatTheChildLeft(t *testing.T) {
 	pidFile := filepath.Join(dir, "grandchild.pid")
 	cmd := exec.Command(os.Args[0], childArgs("grandparent", pidFile)...)
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "ENVWRAP_TEST_AS_ENVWRAP=1", "GORACE=atexit_sleep_ms=0")
+	cmd.Env = testEnv(asEnvwrap)
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}

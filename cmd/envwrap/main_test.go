@@ -118,6 +118,20 @@ type result struct {
 	stderr string
 }
 
+// asEnvwrap in its environment makes the test binary act as envwrap.
+const asEnvwrap = "ENVWRAP_TEST_AS_ENVWRAP=1"
+
+// testEnv is the environment of every process a test starts: its own,
+// with AWS settings that keep the SDK off real hosts and the metadata
+// address, no race-detector exit delay, and extra on top.
+func testEnv(extra ...string) []string {
+	env := append(os.Environ(), "GORACE=atexit_sleep_ms=0",
+		"AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test", "AWS_REGION=us-east-1",
+		"AWS_EC2_METADATA_DISABLED=true", "AWS_CONFIG_FILE=/dev/null",
+		"AWS_SHARED_CREDENTIALS_FILE=/dev/null")
+	return append(env, extra...)
+}
+
 // envwrap runs the test binary as envwrap with args, in dir.
 func envwrap(t *testing.T, dir string, env []string, args ...string) result {
 	t.Helper()
@@ -125,11 +139,7 @@ func envwrap(t *testing.T, dir string, env []string, args ...string) result {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, os.Args[0], args...)
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "ENVWRAP_TEST_AS_ENVWRAP=1",
-		"AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test",
-		"AWS_REGION=us-east-1", "AWS_EC2_METADATA_DISABLED=true", "GORACE=atexit_sleep_ms=0",
-		"AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null")
-	cmd.Env = append(cmd.Env, env...)
+	cmd.Env = testEnv(append([]string{asEnvwrap}, env...)...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
@@ -176,17 +186,24 @@ func emulator(t *testing.T) (string, *secretsmanager.Client, *ssm.Client) {
 	t.Helper()
 	srv := kumo.NewServer()
 	t.Cleanup(srv.Close)
+	sm, ps := clients(srv.URL)
+	return srv.URL, sm, ps
+}
+
+// clients are SDK clients aimed at an emulator at endpoint, with static
+// test credentials.
+func clients(endpoint string) (*secretsmanager.Client, *ssm.Client) {
 	cfg := aws.Config{
 		Region:      "us-east-1",
 		Credentials: credentials.NewStaticCredentialsProvider("test", "test", ""),
 	}
 	sm := secretsmanager.NewFromConfig(cfg, func(o *secretsmanager.Options) {
-		o.BaseEndpoint = aws.String(srv.URL)
+		o.BaseEndpoint = aws.String(endpoint)
 	})
 	ps := ssm.NewFromConfig(cfg, func(o *ssm.Options) {
-		o.BaseEndpoint = aws.String(srv.URL)
+		o.BaseEndpoint = aws.String(endpoint)
 	})
-	return srv.URL, sm, ps
+	return sm, ps
 }
 
 func putSecret(t *testing.T, sm *secretsmanager.Client, name, value string) {

@@ -29,7 +29,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
@@ -479,10 +478,7 @@ func startEnvwrap(t *testing.T, dir, names, file string) *background {
 	args := append([]string{"--log-level", "debug"}, childArgs("rotate", b.events, names, file)...)
 	b.cmd = exec.Command(os.Args[0], args...)
 	b.cmd.Dir = dir
-	b.cmd.Env = append(os.Environ(), "ENVWRAP_TEST_AS_ENVWRAP=1",
-		"AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test",
-		"AWS_REGION=us-east-1", "AWS_EC2_METADATA_DISABLED=true", "GORACE=atexit_sleep_ms=0",
-		"AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null")
+	b.cmd.Env = testEnv(asEnvwrap)
 	// A file, not a pipe: the test reads it while envwrap runs.
 	b.cmd.Stdout, b.cmd.Stderr = stderr, stderr
 	if err := b.cmd.Start(); err != nil {
@@ -780,20 +776,6 @@ func emulatorBehind(t *testing.T, p *countingProxy) (*kumo.Server, *secretsmanag
 	p.setUpstream(t, srv.URL)
 	sm, ps := clients(srv.URL)
 	return srv, sm, ps
-}
-
-func clients(endpoint string) (*secretsmanager.Client, *ssm.Client) {
-	cfg := aws.Config{
-		Region:      "us-east-1",
-		Credentials: credentials.NewStaticCredentialsProvider("test", "test", ""),
-	}
-	sm := secretsmanager.NewFromConfig(cfg, func(o *secretsmanager.Options) {
-		o.BaseEndpoint = aws.String(endpoint)
-	})
-	ps := ssm.NewFromConfig(cfg, func(o *ssm.Options) {
-		o.BaseEndpoint = aws.String(endpoint)
-	})
-	return sm, ps
 }
 
 func updateSecret(t *testing.T, sm *secretsmanager.Client, name, value string) {

@@ -314,8 +314,7 @@ func startDBEnvwrap(t *testing.T, v *vaulttest.Server, pg *postgres, body string
 		childArgs("dblogin", r.logins, pg.psql, pg.port, b.events)...)
 	b.cmd = exec.Command(os.Args[0], args...)
 	b.cmd.Dir = dir
-	b.cmd.Env = append(os.Environ(), "ENVWRAP_TEST_AS_ENVWRAP=1", "GORACE=atexit_sleep_ms=0")
-	b.cmd.Env = append(b.cmd.Env, vaultEnv(v)...)
+	b.cmd.Env = testEnv(append([]string{asEnvwrap}, vaultEnv(v)...)...)
 	b.cmd.Stdout, b.cmd.Stderr = stderr, stderr
 	if err := b.cmd.Start(); err != nil {
 		t.Fatal(err)
