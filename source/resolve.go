@@ -134,8 +134,8 @@ func (r *Resolver) finish(ctx context.Context, results []Result, batch []Ref) []
 	return results
 }
 
-// sleep waits before the next attempt, with exponential backoff and full
-// jitter. It reports false when ctx ends first.
+// sleep waits before the next attempt, with Backoff. It reports false
+// when ctx ends first.
 func (r *Resolver) sleep(ctx context.Context, attempt int) bool {
 	base, ceiling := r.Backoff, r.MaxBackoff
 	if base <= 0 {
@@ -144,12 +144,7 @@ func (r *Resolver) sleep(ctx context.Context, attempt int) bool {
 	if ceiling <= 0 {
 		ceiling = 10 * time.Second
 	}
-	d := base << min(attempt-1, 20)
-	if d > ceiling || d <= 0 {
-		d = ceiling
-	}
-	d = d/2 + rand.N(d/2+1)
-	t := time.NewTimer(d)
+	t := time.NewTimer(Backoff(attempt-1, base, ceiling))
 	defer t.Stop()
 	select {
 	case <-ctx.Done():
@@ -157,6 +152,18 @@ func (r *Resolver) sleep(ctx context.Context, attempt int) bool {
 	case <-t.C:
 		return true
 	}
+}
+
+// Backoff is the wait before retry number attempt, counted from 0: base
+// doubled once per attempt, capped at ceiling, then a random point between
+// half and all of it, so that clients that failed together do not retry
+// together.
+func Backoff(attempt int, base, ceiling time.Duration) time.Duration {
+	d := base << min(attempt, 20)
+	if d > ceiling || d <= 0 {
+		d = ceiling
+	}
+	return d/2 + rand.N(d/2+1)
 }
 
 func (r *Resolver) logResult(ref Ref, res Result, attempt int, took time.Duration) {

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"os"
 	"strings"
 	"time"
@@ -195,7 +194,7 @@ func (s *Source) loginRetrying(ctx context.Context) (*api.Secret, error) {
 			return nil, err
 		}
 		s.log.Warn("vault: login failed; retrying", "attempt", attempt+1, "err", err)
-		if !sleep(ctx, nil, backoff(attempt, 250*time.Millisecond, 5*time.Second)) {
+		if !sleep(ctx, nil, source.Backoff(attempt, 250*time.Millisecond, 5*time.Second)) {
 			return nil, fmt.Errorf("gave up retrying (%w): %w", ctx.Err(), err)
 		}
 	}
@@ -210,16 +209,6 @@ func (s *Source) method() string {
 
 func ttl(auth *api.Secret) time.Duration {
 	return time.Duration(auth.Auth.LeaseDuration) * time.Second
-}
-
-// backoff is the delay before retry attempt+1: exponential from base up
-// to ceiling, with full jitter over its upper half.
-func backoff(attempt int, base, ceiling time.Duration) time.Duration {
-	d := base << min(attempt, 20)
-	if d > ceiling || d <= 0 {
-		d = ceiling
-	}
-	return d/2 + rand.N(d/2+1)
 }
 
 // sleep waits for d, and reports false if ctx ends or stop closes first.

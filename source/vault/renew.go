@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/vault/api"
+
+	"github.com/envwrap/envwrap/source"
 )
 
 // keepToken keeps envwrap's own token valid until Close: it renews the
@@ -95,7 +97,7 @@ func (s *Source) reloginUntilStopped(old *api.Secret) *api.Secret {
 			return auth
 		}
 		s.log.Warn("vault: login failed; retrying", "attempt", attempt+1, "err", err)
-		if !sleep(ctx, s.stop, backoff(attempt, time.Second, 30*time.Second)) {
+		if !sleep(ctx, s.stop, source.Backoff(attempt, time.Second, 30*time.Second)) {
 			return nil
 		}
 	}
