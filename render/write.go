@@ -26,6 +26,38 @@ func (t *Template) Write(d Data) (changed bool, err error) {
 		return false, err
 	}
 	defer clear(out) // the rendering holds secrets; drop them once written
+	return t.WriteRendered(out)
+}
+
+// RenderAll renders every template in memory, so that a caller can write
+// the files only once all of them rendered: one that fails then leaves
+// every file as it was. Clear the result once the files are written.
+func RenderAll(ts []*Template, d Data) (Rendered, error) {
+	out := make(Rendered, len(ts))
+	for i, t := range ts {
+		b, err := t.Execute(d)
+		if err != nil {
+			out.Clear()
+			return nil, err
+		}
+		out[i] = b
+	}
+	return out, nil
+}
+
+// Rendered is the output of RenderAll, one rendering per template.
+type Rendered [][]byte
+
+// Clear drops the renderings, which hold secrets.
+func (r Rendered) Clear() {
+	for _, b := range r {
+		clear(b)
+	}
+}
+
+// WriteRendered writes out, a rendering of t, to t's destination, as
+// Write does.
+func (t *Template) WriteRendered(out []byte) (changed bool, err error) {
 	changed, err = writeFile(t.spec, out)
 	if err != nil {
 		return false, fmt.Errorf("render: %s: writing %s: %w",

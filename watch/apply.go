@@ -12,6 +12,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/envwrap/envwrap/manifest"
+	"github.com/envwrap/envwrap/render"
 	"github.com/envwrap/envwrap/source"
 )
 
@@ -39,13 +40,16 @@ func (w *Watcher) apply(ctx context.Context) {
 			"refs", out.Changed, "err", err)
 		return
 	}
-	if err := w.renderable(next); err != nil {
+	outs, err := render.RenderAll(w.templates(), next.Data)
+	if err != nil {
+		// A failing template leaves every file as it was.
 		out.Err = err
 		w.log.Error("changed secrets cannot be rendered; keeping the last good values",
 			"refs", out.Changed, "err", err)
 		return
 	}
-	restart, signals := w.rewrite(next, &out)
+	defer outs.Clear()
+	restart, signals := w.rewrite(outs, &out)
 	if next.envChanged(w.state) {
 		restart = restart || w.envAction()
 	}
@@ -63,24 +67,21 @@ func (w *Watcher) dropReverted(changed map[string]source.Secret) {
 	}
 }
 
-// renderable renders every template in memory, so that a failing one
-// leaves every file as it was.
-func (w *Watcher) renderable(next *State) error {
-	for _, f := range w.cfg.Files {
-		if _, err := f.Template.Execute(next.Data); err != nil {
-			return err
-		}
+func (w *Watcher) templates() []*render.Template {
+	ts := make([]*render.Template, len(w.cfg.Files))
+	for i, f := range w.cfg.Files {
+		ts[i] = f.Template
 	}
-	return nil
+	return ts
 }
 
-// rewrite renders every file from the new state and writes those that
-// changed. It returns the actions their on_change asks for.
-func (w *Watcher) rewrite(next *State, out *Outcome) (bool, []syscall.Signal) {
+// rewrite writes the files whose rendering changed. It returns the
+// actions their on_change asks for.
+func (w *Watcher) rewrite(outs render.Rendered, out *Outcome) (bool, []syscall.Signal) {
 	restart := false
 	var signals []syscall.Signal
-	for _, f := range w.cfg.Files {
-		changed, err := f.Template.Write(next.Data)
+	for i, f := range w.cfg.Files {
+		changed, err := f.Template.WriteRendered(outs[i])
 		if err != nil {
 			w.log.Error("cannot rewrite a file; it keeps its old contents",
 				"template", f.Template.Name(), "err", err)

@@ -61,15 +61,15 @@ func specOf(t manifest.Template) render.Spec {
 // write renders every template and writes the files that changed. It
 // stops at the first failure: the child must not start on half its files.
 func (f *files) write(log *slog.Logger, data render.Data) error {
-	// Render every template in memory first, so that one that fails
-	// leaves no other file half the story.
-	for _, t := range f.templates {
-		if _, err := t.Execute(data); err != nil {
-			return &renderError{err}
-		}
+	// Render every template first, so that one that fails leaves no
+	// other file half the story.
+	outs, err := render.RenderAll(f.templates, data)
+	if err != nil {
+		return &renderError{err}
 	}
+	defer outs.Clear()
 	for i, t := range f.templates {
-		changed, err := t.Write(data)
+		changed, err := t.WriteRendered(outs[i])
 		if err != nil {
 			return &renderError{err}
 		}
@@ -90,11 +90,11 @@ func (f *files) watched(m *manifest.Manifest) []watch.File {
 
 // check renders every template in memory, writing nothing.
 func (f *files) check(set *resolvedSet) error {
-	for _, t := range f.templates {
-		if _, err := t.Execute(set.state.Data); err != nil {
-			return &renderError{err}
-		}
+	outs, err := render.RenderAll(f.templates, set.state.Data)
+	if err != nil {
+		return &renderError{err}
 	}
+	outs.Clear()
 	return nil
 }
 
